@@ -1,0 +1,89 @@
+import type { FastifyInstance } from "fastify";
+import { dataDir, type Config } from "./core/config.ts";
+import { openDatabase, type KeelDatabase } from "./core/db/database.ts";
+import { createLogger, type Logger } from "./core/logger.ts";
+import { createHttpServer } from "./core/server.ts";
+import { createGateway, type Gateway } from "./gateway/index.ts";
+import { gatewayRoutes } from "./gateway/index.ts";
+import { createMetrics, type Metrics } from "./monitoring/metrics.ts";
+import { healthRoutes } from "./monitoring/index.ts";
+import { createProviders, type ProviderSet } from "./providers/index.ts";
+import { createTraceWriter, traceRoutes, type TraceWriter } from "./traces/index.ts";
+
+/**
+ * The composition root: opens storage, builds the domains and mounts their routes on one
+ * HTTP server. `keel serve` and the end-to-end tests both start Keel through here.
+ */
+export interface Keel {
+  readonly config: Config;
+  readonly http: FastifyInstance;
+  readonly database: KeelDatabase;
+  readonly gateway: Gateway;
+  readonly traces: TraceWriter;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  /** Listens and resolves with the bound address (`http://host:port`). */
+  listen(): Promise<string>;
+  /**
+   * Graceful stop: refuse new requests, let in-flight requests and streams finish until the
+   * grace deadline (then end open streams cleanly), flush traces, close providers and storage.
+   */
+  close(): Promise<void>;
+}
+
+export interface CreateKeelOptions {
+  logger?: Logger;
+}
+
+export async function createKeel(config: Config, options: CreateKeelOptions = {}): Promise<Keel> {
+  const logger = options.logger ?? createLogger(config.server.log_level);
+  const dir = dataDir(config);
+  const database = await openDatabase({ url: config.database.url, dataDir: dir });
+  const metrics = createMetrics();
+  const traces = createTraceWriter({ db: database.db, metrics, logger, config: config.traces });
+  const providers: ProviderSet = createProviders(config, { dataDir: dir, logger });
+  const gateway = createGateway({ config, providers, traces, metrics, logger });
+
+  const http = createHttpServer(config, logger);
+  await http.register(healthRoutes, { database, gateway, metrics });
+  await http.register(gatewayRoutes, { gateway });
+  await http.register(traceRoutes, { db: database.db });
+
+  let closing: Promise<void> | undefined;
+  const close = async (): Promise<void> => {
+    const grace = config.server.shutdown_grace_ms;
+    const deadline = setTimeout(() => {
+      logger.warn({ grace_ms: grace }, "shutdown deadline reached: ending open streams");
+      gateway.abortAll();
+      // Give the ended streams a moment to flush their final event, then cut what is left.
+      setTimeout(() => http.server.closeAllConnections(), 500).unref();
+    }, grace);
+    deadline.unref();
+    try {
+      await http.close();
+    } finally {
+      clearTimeout(deadline);
+    }
+    await providers.close();
+    await traces.close();
+    await database.close();
+    logger.info("keel stopped");
+  };
+
+  return {
+    config,
+    http,
+    database,
+    gateway,
+    traces,
+    metrics,
+    logger,
+    listen: async () => {
+      const address = await http.listen({ host: config.server.host, port: config.server.port });
+      // Warm local models in the background: /readyz reports when they are loaded.
+      void providers.warmup();
+      return address;
+    },
+    close: () => (closing ??= close()),
+  };
+}

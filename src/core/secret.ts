@@ -1,0 +1,31 @@
+import { inspect } from "node:util";
+
+/**
+ * A credential held in memory. It never prints: string conversion, JSON and `util.inspect`
+ * all render `[redacted]`, so a secret that strays into a log line, a trace or an error
+ * message shows up as that word instead of its value. Call `reveal()` where the value is
+ * genuinely needed (an Authorization header).
+ */
+export class Secret {
+  readonly #value: string;
+
+  constructor(value: string) {
+    this.#value = value;
+  }
+
+  reveal(): string {
+    return this.#value;
+  }
+
+  toString(): string {
+    return "[redacted]";
+  }
+
+  toJSON(): string {
+    return "[redacted]";
+  }
+
+  [inspect.custom](): string {
+    return "[redacted]";
+  }
+}

@@ -1,0 +1,134 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { z } from "zod";
+import { parseConfig } from "./config.ts";
+import { parseInput } from "./error-render.ts";
+import { KeelError } from "./errors.ts";
+import { createLogger } from "./logger.ts";
+import { createHttpServer } from "./server.ts";
+
+function server() {
+  const config = parseConfig(
+    { server: { body_limit_bytes: 1024 } },
+    { env: {}, source: undefined, overrides: {} },
+  );
+  const app = createHttpServer(config, createLogger("silent"));
+  const schema = z.object({ name: z.string(), size: z.number().int() });
+  app.post("/api/things", async (request) => parseInput(schema, request.body));
+  app.post("/v1/things", async (request) => parseInput(schema, request.body));
+  app.get("/api/boom", async () => {
+    throw new Error("secret internals");
+  });
+  app.get("/api/limited", async () => {
+    throw new KeelError("rate_limited", "slow down", { retryAfterMs: 2500 });
+  });
+  return app;
+}
+
+describe("HTTP server errors", () => {
+  test("malformed JSON is a 400 problem+json on /api", async () => {
+    const res = await server().inject({
+      method: "POST",
+      url: "/api/things",
+      headers: { "content-type": "application/json" },
+      payload: '{"name": ',
+    });
+    assert.equal(res.statusCode, 400);
+    assert.match(res.headers["content-type"] as string, /application\/problem\+json/);
+    const body = res.json<{ code: string; detail: string; instance: string }>();
+    assert.equal(body.code, "invalid_json");
+    assert.match(body.detail, /not valid JSON/);
+    assert.equal(body.instance, res.headers["x-request-id"]);
+  });
+
+  test("malformed JSON is a 400 OpenAI error object on /v1", async () => {
+    const res = await server().inject({
+      method: "POST",
+      url: "/v1/things",
+      headers: { "content-type": "application/json" },
+      payload: "{",
+    });
+    assert.equal(res.statusCode, 400);
+    const body = res.json<{ error: { code: string; type: string; param: null } }>();
+    assert.equal(body.error.code, "invalid_json");
+    assert.equal(body.error.type, "invalid_request_error");
+  });
+
+  test("a wrong type names the field", async () => {
+    const res = await server().inject({
+      method: "POST",
+      url: "/v1/things",
+      payload: { name: "a", size: "big" },
+    });
+    assert.equal(res.statusCode, 400);
+    const body = res.json<{ error: { message: string; param: string } }>();
+    assert.equal(body.error.param, "size");
+    assert.match(body.error.message, /^size: /);
+  });
+
+  test("a missing field names the field", async () => {
+    const res = await server().inject({ method: "POST", url: "/api/things", payload: { size: 1 } });
+    assert.equal(res.statusCode, 400);
+    assert.equal(res.json<{ param: string }>().param, "name");
+  });
+
+  test("an oversized body is a 413", async () => {
+    const res = await server().inject({
+      method: "POST",
+      url: "/api/things",
+      payload: { name: "x".repeat(4096), size: 1 },
+    });
+    assert.equal(res.statusCode, 413);
+    assert.equal(res.json<{ code: string }>().code, "body_too_large");
+  });
+
+  test("a non-JSON content type is a 415", async () => {
+    const res = await server().inject({
+      method: "POST",
+      url: "/api/things",
+      headers: { "content-type": "application/xml" },
+      payload: "<a/>",
+    });
+    assert.equal(res.statusCode, 415);
+  });
+
+  test("an unknown route is a 404 that names it", async () => {
+    const res = await server().inject({ method: "GET", url: "/api/nope?x=1" });
+    assert.equal(res.statusCode, 404);
+    assert.match(res.json<{ detail: string }>().detail, /GET \/api\/nope$/);
+  });
+
+  test("an unexpected error is a 500 without internals", async () => {
+    const res = await server().inject({ method: "GET", url: "/api/boom" });
+    assert.equal(res.statusCode, 500);
+    assert.doesNotMatch(res.body, /secret internals/);
+  });
+
+  test("429 carries Retry-After in seconds", async () => {
+    const res = await server().inject({ method: "GET", url: "/api/limited" });
+    assert.equal(res.statusCode, 429);
+    assert.equal(res.headers["retry-after"], "3");
+  });
+
+  test("a plain caller request id is kept, a hostile one replaced", async () => {
+    const app = server();
+    const kept = await app.inject({
+      method: "GET",
+      url: "/api/x",
+      headers: { "x-request-id": "abc-123" },
+    });
+    assert.equal(kept.headers["x-request-id"], "abc-123");
+    const replaced = await app.inject({
+      method: "GET",
+      url: "/api/x",
+      headers: { "x-request-id": "a\u0000b<script>" },
+    });
+    assert.match(replaced.headers["x-request-id"] as string, /^req_/);
+  });
+
+  test("responses carry security headers", async () => {
+    const res = await server().inject({ method: "GET", url: "/api/x" });
+    assert.equal(res.headers["x-content-type-options"], "nosniff");
+    assert.equal(res.headers["x-frame-options"], "DENY");
+  });
+});

@@ -1,0 +1,43 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createKeel, type Keel } from "../../src/app.ts";
+import { parseConfig, type Env } from "../../src/core/config.ts";
+import { createLogger } from "../../src/core/logger.ts";
+
+export interface RunningKeel {
+  keel: Keel;
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  dataDir: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a real Keel listening on 127.0.0.1 with a random port, a temporary data dir and the
+ * given config document (the parsed form of keel.config.yaml). Logs are silent unless
+ * KEEL_TEST_LOG_LEVEL is set.
+ */
+export async function startKeel(
+  doc: Record<string, unknown> = {},
+  options: { env?: Env; dataDir?: string } = {},
+): Promise<RunningKeel> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "keel-test-"));
+  const server = { ...((doc.server as object | undefined) ?? {}), port: 0, data_dir: dataDir };
+  const config = parseConfig(
+    { ...doc, server },
+    { env: options.env ?? {}, source: undefined, overrides: {} },
+  );
+  const logger = createLogger(process.env.KEEL_TEST_LOG_LEVEL ?? "silent");
+  const keel = await createKeel(config, { logger });
+  const url = await keel.listen();
+  return {
+    keel,
+    url,
+    dataDir,
+    close: async () => {
+      await keel.close();
+      if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
