@@ -1,0 +1,79 @@
+import type { KeelError } from "../core/errors.ts";
+import type { Logger } from "../core/logger.ts";
+import type { Metrics } from "../monitoring/metrics.ts";
+import type { TraceSink } from "../traces/schema.ts";
+import type { Call } from "./call.ts";
+import { buildTrace, type CallResult } from "./trace-builder.ts";
+import { costMicros, type TokenCounts } from "./usage.ts";
+
+export const NO_TOKENS: TokenCounts = { prompt_tokens: 0, completion_tokens: 0, estimated: false };
+
+/**
+ * Keeps the calls in progress (for the in-flight gauge and the shutdown's abort) and records
+ * each finished one: its trace goes to the sink (never awaited, never thrown into the
+ * request) and its outcome into the metrics.
+ */
+export class CallTracker {
+  readonly #traces: TraceSink;
+  readonly #metrics: Metrics;
+  readonly #logger: Logger;
+  readonly #keepBodies: boolean;
+  readonly #active = new Set<Call>();
+
+  constructor(deps: { traces: TraceSink; metrics: Metrics; logger: Logger; keepBodies: boolean }) {
+    this.#traces = deps.traces;
+    this.#metrics = deps.metrics;
+    this.#logger = deps.logger;
+    this.#keepBodies = deps.keepBodies;
+  }
+
+  get keepBodies(): boolean {
+    return this.#keepBodies;
+  }
+
+  begin(call: Call): void {
+    this.#active.add(call);
+    this.#metrics.inFlight.inc({ model: call.route.name });
+  }
+
+  /** Aborts every call in progress with `reason`. */
+  abortAll(reason: KeelError): void {
+    for (const call of this.#active) call.abort(reason);
+  }
+
+  /** Records a call that ended; the cost is computed here from `tokens`. */
+  finish(call: Call, result: Omit<CallResult, "costMicros">): void {
+    if (!this.#active.delete(call)) return;
+    call.dispose();
+    const model = call.route.name;
+    const endedAt = Date.now();
+    const { prompt_tokens, completion_tokens } = result.tokens;
+    const cost = costMicros(call.route.price, prompt_tokens, completion_tokens);
+    const error = result.error;
+    const m = this.#metrics;
+    m.inFlight.dec({ model });
+    m.requests.inc({
+      endpoint: call.endpoint,
+      model,
+      status: error === undefined ? "ok" : "error",
+      code: error?.code ?? "",
+    });
+    m.latency.observe(
+      { endpoint: call.endpoint, model, stream: call.stream ? "true" : "false" },
+      call.elapsedMs() / 1000,
+    );
+    if (call.stream && call.ttftMs !== null) m.ttft.observe({ model }, call.ttftMs / 1000);
+    if (prompt_tokens > 0) m.tokens.inc({ model, kind: "prompt" }, prompt_tokens);
+    if (completion_tokens > 0) m.tokens.inc({ model, kind: "completion" }, completion_tokens);
+    if (cost > 0) m.costMicros.inc({ model }, cost);
+
+    try {
+      this.#traces.enqueue(
+        buildTrace(call, { ...result, costMicros: cost }, endedAt, this.#keepBodies),
+      );
+    } catch (err) {
+      // The sink promises not to throw; if it does, the request must not pay for it.
+      this.#logger.error({ err, trace_id: call.traceId }, "trace could not be queued");
+    }
+  }
+}
