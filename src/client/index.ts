@@ -1,0 +1,8 @@
+export {
+  connect,
+  createClient,
+  type ChatOptions,
+  type ClientOptions,
+  type KeelClient,
+  type TraceListParams,
+} from "./client.ts";

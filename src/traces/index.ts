@@ -1,0 +1,20 @@
+export { createTraceWriter, type TraceWriter, type TraceWriterOptions } from "./writer.ts";
+export { traceRoutes } from "./routes.ts";
+export {
+  attemptSchema,
+  encodeCursor,
+  traceDetailSchema,
+  traceListQuerySchema,
+  traceListSchema,
+  traceSummarySchema,
+  type Attempt,
+  type AttemptOutcome,
+  type TraceAttemptView,
+  type TraceDetail,
+  type TraceEndpoint,
+  type TraceList,
+  type TraceListQuery,
+  type TraceRecord,
+  type TraceSink,
+  type TraceSummary,
+} from "./schema.ts";

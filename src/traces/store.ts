@@ -1,0 +1,58 @@
+import type { Kysely } from "kysely";
+import type { Database, TracesTable } from "../core/db/tables.ts";
+import { summaryColumns, type SummaryRow } from "./trace-rows.ts";
+
+/**
+ * The traces table, through Kysely: the only file in this folder that speaks SQL.
+ */
+
+/**
+ * Rows per INSERT statement. PostgreSQL allows 65,535 bound parameters per statement and a
+ * trace row binds 24, so a large configured batch is split into several statements, still
+ * inside the batch's one transaction.
+ */
+const ROWS_PER_STATEMENT = 500;
+
+/** Inserts the rows in one transaction: all of them are written, or none. */
+export async function insertTraces(
+  db: Kysely<Database>,
+  rows: readonly TracesTable[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  await db.transaction().execute(async (trx) => {
+    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+      await trx
+        .insertInto("traces")
+        .values(rows.slice(i, i + ROWS_PER_STATEMENT))
+        .execute();
+    }
+  });
+}
+
+export interface TraceFilter {
+  model?: string | undefined;
+  status?: "ok" | "error" | undefined;
+  /** Only ids at or above this one. */
+  fromId?: string | undefined;
+  /** Only ids below this one (the previous page's last id, or a time bound). */
+  beforeId?: string | undefined;
+  limit: number;
+}
+
+/**
+ * Newest first by id. Ids sort by creation time, so time bounds and the pagination cursor are
+ * all ranges on the id: each filter is served by an index on (filter, id) or the primary key
+ * without a sort, and a deep page costs what the first one does.
+ */
+export async function listTraces(db: Kysely<Database>, filter: TraceFilter): Promise<SummaryRow[]> {
+  let query = db.selectFrom("traces").select(summaryColumns);
+  if (filter.model !== undefined) query = query.where("model", "=", filter.model);
+  if (filter.status !== undefined) query = query.where("status", "=", filter.status);
+  if (filter.fromId !== undefined) query = query.where("id", ">=", filter.fromId);
+  if (filter.beforeId !== undefined) query = query.where("id", "<", filter.beforeId);
+  return query.orderBy("id", "desc").limit(filter.limit).execute();
+}
+
+export async function getTrace(db: Kysely<Database>, id: string): Promise<TracesTable | undefined> {
+  return db.selectFrom("traces").selectAll().where("id", "=", id).executeTakeFirst();
+}
