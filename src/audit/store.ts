@@ -1,0 +1,118 @@
+import { sql, type Kysely, type SelectQueryBuilder } from "kysely";
+import type { AuditLogTable, Database } from "../core/db/tables.ts";
+import type { AuditFilter } from "./schema.ts";
+
+/**
+ * The audit log's SQL. Appends hold the chain lock for the whole read-head-then-insert, so two
+ * concurrent appends (in one process or across replicas) can never fork the chain:
+ * - PostgreSQL: a transaction-level advisory lock, keyed by schema, taken in the insert
+ *   transaction and released at commit;
+ * - SQLite: `BEGIN IMMEDIATE` takes the database write lock before the head is read.
+ * There is no delete or update here: the log is append-only through Keel's code.
+ */
+
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
+type Engine = "sqlite" | "postgres";
+const engines = new WeakMap<Kysely<Database>, Engine>();
+const INSERT_CHUNK = 500;
+
+/** Which engine a Kysely instance talks to, from how it writes a parameter (`$1` or `?`). */
+function engineOf(db: Kysely<Database>): Engine {
+  let engine = engines.get(db);
+  if (engine === undefined) {
+    engine = sql`select ${1}`.compile(db).sql.includes("$1") ? "postgres" : "sqlite";
+    engines.set(db, engine);
+  }
+  return engine;
+}
+
+/**
+ * Reads the chain head, builds the rows to append from it and inserts them, all under the
+ * chain lock. Returns the inserted rows.
+ */
+export async function appendToChain(
+  db: Kysely<Database>,
+  build: (head: ChainHead | undefined) => AuditLogTable[],
+): Promise<AuditLogTable[]> {
+  if (engineOf(db) === "postgres") {
+    return db.transaction().execute(async (trx) => {
+      await sql`select pg_advisory_xact_lock(hashtext(current_schema() || '.audit_log'))`.execute(
+        trx,
+      );
+      const rows = build(await readHead(trx));
+      await insertRows(trx, rows);
+      return rows;
+    });
+  }
+  // Kysely hands out SQLite's single connection to one caller at a time.
+  return db.connection().execute(async (conn) => {
+    await sql`begin immediate`.execute(conn);
+    try {
+      const rows = build(await readHead(conn));
+      await insertRows(conn, rows);
+      await sql`commit`.execute(conn);
+      return rows;
+    } catch (err) {
+      await sql`rollback`.execute(conn).catch(() => undefined);
+      throw err;
+    }
+  });
+}
+
+async function readHead(db: Kysely<Database>): Promise<ChainHead | undefined> {
+  const row = await db
+    .selectFrom("audit_log")
+    .select(["seq", "hash"])
+    .orderBy("seq", "desc")
+    .limit(1)
+    .executeTakeFirst();
+  return row === undefined ? undefined : { seq: Number(row.seq), hash: row.hash };
+}
+
+async function insertRows(db: Kysely<Database>, rows: readonly AuditLogTable[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+    await db
+      .insertInto("audit_log")
+      .values(rows.slice(i, i + INSERT_CHUNK))
+      .execute();
+  }
+}
+
+/** Newest first, `limit` rows with seq below `beforeSeq`. */
+export async function listEntries(
+  db: Kysely<Database>,
+  filter: AuditFilter,
+  page: { limit: number; beforeSeq?: number | undefined },
+): Promise<AuditLogTable[]> {
+  let query = db.selectFrom("audit_log").selectAll();
+  query = applyFilter(query, filter);
+  if (page.beforeSeq !== undefined) query = query.where("seq", "<", page.beforeSeq);
+  return query.orderBy("seq", "desc").limit(page.limit).execute();
+}
+
+/** Oldest first, `limit` rows with seq above `afterSeq`: a page of a full walk. */
+export async function scanEntries(
+  db: Kysely<Database>,
+  filter: AuditFilter,
+  page: { limit: number; afterSeq: number },
+): Promise<AuditLogTable[]> {
+  let query = db.selectFrom("audit_log").selectAll();
+  query = applyFilter(query, filter);
+  return query.where("seq", ">", page.afterSeq).orderBy("seq", "asc").limit(page.limit).execute();
+}
+
+type AuditQuery = SelectQueryBuilder<Database, "audit_log", AuditLogTable>;
+
+function applyFilter(query: AuditQuery, filter: AuditFilter): AuditQuery {
+  let q = query;
+  if (filter.action !== undefined) q = q.where("action", "=", filter.action);
+  if (filter.actor_key_id !== undefined) q = q.where("actor_key_id", "=", filter.actor_key_id);
+  if (filter.project_id !== undefined) q = q.where("project_id", "=", filter.project_id);
+  if (filter.since !== undefined) q = q.where("created_at", ">=", filter.since);
+  if (filter.until !== undefined) q = q.where("created_at", "<=", filter.until);
+  return q;
+}
