@@ -1,0 +1,99 @@
+import { KeelError } from "../core/errors.ts";
+import { identityFor, type Identity } from "./identity.ts";
+import type { KeyCache } from "./key-cache.ts";
+import { hashesEqual, hashKey, isKeyFormat, KEY_PREFIX, keyFormatHint } from "./key-material.ts";
+import { rowModels, rowRole } from "./key-view.ts";
+import { roleSchema } from "./schema.ts";
+import type { AuthStore } from "./store.ts";
+
+/**
+ * Turns an `Authorization` header into an Identity, or a 401 that says what is wrong: no
+ * header, a header that is not `Bearer <key>`, not a Keel key, an unknown key, a revoked key,
+ * an expired key. Only the holder of a key learns that it was revoked or expired; nothing
+ * here takes or reveals a key id.
+ */
+export interface Authenticator {
+  authenticate(authorization: string | undefined): Promise<Identity>;
+}
+
+/** `last_used_at` is written at most this often per key, not on every request. */
+const TOUCH_EVERY_MS = 60_000;
+
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+
+export function createAuthenticator(deps: {
+  store: AuthStore;
+  cache: KeyCache;
+  now: () => number;
+}): Authenticator {
+  const { store, cache, now } = deps;
+
+  return {
+    async authenticate(authorization) {
+      const key = bearerKey(authorization);
+      const hash = hashKey(key);
+      const at = now();
+
+      const cached = cache.get(hash, at);
+      if (cached !== undefined) {
+        assertNotExpired(cached.expiresAt, at);
+        return identityFor({
+          id: cached.id,
+          projectId: cached.projectId,
+          role: roleSchema.parse(cached.role),
+          models: cached.models,
+        });
+      }
+
+      const row = await store.findKeyByHash(hash);
+      if (row === undefined || !hashesEqual(row.hash, hash)) {
+        throw unauthorized("invalid API key: no such key (check KEEL_API_KEY or the key you sent)");
+      }
+      if (row.revoked_at !== null) {
+        throw unauthorized("this API key was revoked: ask an admin for a new one");
+      }
+      assertNotExpired(row.expires_at, at);
+
+      const role = rowRole(row);
+      const models = rowModels(row);
+      if (row.last_used_at === null || at - row.last_used_at >= TOUCH_EVERY_MS) {
+        await store.touchKey(row.id, at);
+      }
+      cache.set(
+        hash,
+        { id: row.id, projectId: row.project_id, role, models, expiresAt: row.expires_at },
+        at,
+      );
+      return identityFor({ id: row.id, projectId: row.project_id, role, models });
+    },
+  };
+}
+
+function bearerKey(authorization: string | undefined): string {
+  if (authorization === undefined || authorization.trim() === "") {
+    throw unauthorized(`missing API key: send the header "Authorization: Bearer ${KEY_PREFIX}…"`);
+  }
+  const match = BEARER.exec(authorization);
+  if (match === null) {
+    throw unauthorized(
+      `the Authorization header must be "Bearer <API key>" (got a different scheme or format)`,
+    );
+  }
+  const key = match[1]!;
+  if (!isKeyFormat(key)) {
+    throw unauthorized(`invalid API key: ${keyFormatHint}`);
+  }
+  return key;
+}
+
+function assertNotExpired(expiresAt: number | null, at: number): void {
+  if (expiresAt !== null && at >= expiresAt) {
+    throw unauthorized(
+      `this API key expired at ${new Date(expiresAt).toISOString()}: ask an admin for a new one`,
+    );
+  }
+}
+
+function unauthorized(message: string): KeelError {
+  return new KeelError("unauthorized", message);
+}

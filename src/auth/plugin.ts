@@ -1,0 +1,94 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { KeelError } from "../core/errors.ts";
+import { anonymousOwner, assertPermission, type Identity } from "./identity.ts";
+import type { Permission } from "./permissions.ts";
+import type { AuthConfig } from "./schema.ts";
+import type { AuthService } from "./service.ts";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** Who is calling; undefined only on public routes (`/healthz`, `/readyz`, …). */
+    identity: Identity | undefined;
+  }
+  interface FastifyContextConfig {
+    /** The permission a caller's role must grant; a route without one is denied. */
+    permission?: Permission;
+  }
+}
+
+export interface AuthPluginOptions {
+  service: AuthService;
+  config: AuthConfig;
+  /** Further routes (as registered, e.g. `/web/*`) that need no key. */
+  publicRoutes?: readonly string[];
+}
+
+const ALWAYS_PUBLIC = ["/healthz", "/readyz"];
+
+/**
+ * Request identity for every route of the server it is registered on (it breaks Fastify's
+ * encapsulation, as fastify-plugin would). One `onRequest` hook, so nothing is parsed for a
+ * caller that may not proceed:
+ * 1. public routes pass without a key;
+ * 2. everything else needs `Authorization: Bearer sk-keel-…` → `request.identity`, or 401;
+ * 3. the route's `config.permission` must be granted by the key's role, or 403 naming it;
+ *    a route that declares no permission is denied (fail closed). Unknown URLs still need a
+ *    valid key, then answer 404, so routes cannot be probed without one.
+ */
+async function authPluginImpl(app: FastifyInstance, options: AuthPluginOptions): Promise<void> {
+  const { service, config } = options;
+  const publicRoutes = new Set([
+    ...ALWAYS_PUBLIC,
+    ...(config.metrics_public ? ["/metrics"] : []),
+    ...(options.publicRoutes ?? []),
+  ]);
+  /** Routes Keel itself mounts without declaring a permission. */
+  const builtIn = new Map<string, Permission>([["/metrics", "metrics:read"]]);
+
+  app.decorateRequest("identity", undefined);
+
+  app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
+    const route = request.is404 ? undefined : request.routeOptions.url;
+    if (route !== undefined && publicRoutes.has(route)) return;
+    const identity = config.enabled ? await authenticate(service, request, reply) : anonymousOwner;
+    request.identity = identity;
+    if (route === undefined) return; // the 404 handler answers
+
+    const permission = request.routeOptions.config.permission ?? builtIn.get(route);
+    if (permission === undefined) {
+      throw new KeelError(
+        "forbidden",
+        `${request.method} ${route} declares no permission, so Keel denies it`,
+      );
+    }
+    assertPermission(identity, permission);
+  });
+}
+
+async function authenticate(
+  service: AuthService,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<Identity> {
+  try {
+    return await service.authenticate(request.headers.authorization);
+  } catch (err) {
+    if (err instanceof KeelError && err.code === "unauthorized") {
+      reply.header("www-authenticate", 'Bearer realm="keel"');
+    }
+    throw err;
+  }
+}
+
+// What fastify-plugin does: the hook and decorator apply to the parent, i.e. to every route.
+Object.assign(authPluginImpl, { [Symbol.for("skip-override")]: true });
+
+export const authPlugin = authPluginImpl;
+
+/** The caller of a route that needs a key; a 401 if the route was mounted as public. */
+export function identityOf(request: FastifyRequest): Identity {
+  if (request.identity === undefined) {
+    throw new KeelError("unauthorized", "this route needs an API key");
+  }
+  return request.identity;
+}
