@@ -1,4 +1,6 @@
 import type { FastifyInstance } from "fastify";
+import { auditHook, auditRoutes, createAuditQueue, createAuditService } from "./audit/index.ts";
+import { authPlugin, authRoutes, bootstrapAdminKey, createAuthService } from "./auth/index.ts";
 import { dataDir, type Config } from "./core/config.ts";
 import { openDatabase, type KeelDatabase } from "./core/db/database.ts";
 import { createLogger, type Logger } from "./core/logger.ts";
@@ -8,6 +10,7 @@ import { gatewayRoutes } from "./gateway/index.ts";
 import { createMetrics, type Metrics } from "./monitoring/metrics.ts";
 import { healthRoutes } from "./monitoring/index.ts";
 import { createProviders, type ProviderSet } from "./providers/index.ts";
+import { createQuotaGuard, createQuotaStore, type QuotaGuard } from "./quotas/index.ts";
 import { createTraceWriter, traceRoutes, type TraceWriter } from "./traces/index.ts";
 
 /**
@@ -33,6 +36,11 @@ export interface Keel {
 
 export interface CreateKeelOptions {
   logger?: Logger;
+  /**
+   * Shows the generated first-start admin key to the operator (the terminal, never the log).
+   * Called at most once in the life of a database.
+   */
+  printAdminKey?: (key: string) => void;
 }
 
 export async function createKeel(config: Config, options: CreateKeelOptions = {}): Promise<Keel> {
@@ -42,10 +50,26 @@ export async function createKeel(config: Config, options: CreateKeelOptions = {}
   const metrics = createMetrics();
   const traces = createTraceWriter({ db: database.db, metrics, logger, config: config.traces });
   const providers: ProviderSet = createProviders(config, { dataDir: dir, logger });
-  const gateway = createGateway({ config, providers, traces, metrics, logger });
+  const quotas = createQuotas(config, logger, metrics);
+  const gateway = createGateway({ config, providers, traces, metrics, logger, quotas });
+
+  const auth = createAuthService({ db: database.db, keyCacheMs: config.auth.key_cache_ms });
+  await bootstrapAdminKey({
+    service: auth,
+    adminKey: config.adminKey,
+    print: options.printAdminKey ?? (() => undefined),
+  });
+  const audit = createAuditQueue({
+    service: createAuditService(database.db),
+    logger: logger.child({ component: "audit" }),
+  });
 
   const http = createHttpServer(config, logger);
+  await http.register(authPlugin, { service: auth, config: config.auth });
+  await http.register(auditHook, { queue: audit });
   await http.register(healthRoutes, { database, gateway, metrics });
+  await http.register(authRoutes, { service: auth });
+  await http.register(auditRoutes, { db: database.db });
   await http.register(gatewayRoutes, { gateway });
   await http.register(traceRoutes, { db: database.db });
 
@@ -66,6 +90,8 @@ export async function createKeel(config: Config, options: CreateKeelOptions = {}
     }
     await providers.close();
     await traces.close();
+    await audit.close();
+    await quotas.close();
     await database.close();
     logger.info("keel stopped");
   };
@@ -86,4 +112,26 @@ export async function createKeel(config: Config, options: CreateKeelOptions = {}
     },
     close: () => (closing ??= close()),
   };
+}
+
+/** The quota guard on Redis when `redis.url` is set (limits hold across replicas), else in process. */
+function createQuotas(
+  config: Config,
+  logger: Logger,
+  metrics: Metrics,
+): QuotaGuard & { close(): Promise<void> } {
+  const store = createQuotaStore({
+    redisUrl: config.redis.url,
+    timeoutMs: config.quotas.redis_timeout_ms,
+    logger: logger.child({ component: "quotas" }),
+  });
+  const guard = createQuotaGuard({
+    store,
+    failurePolicy: config.quotas.on_store_failure,
+    logger: logger.child({ component: "quotas" }),
+    onDenied: (denial) => metrics.quotaDenials.inc({ limit: denial.limit, scope: denial.scope }),
+    onStoreFailure: (failure) =>
+      metrics.quotaStoreFailures.inc({ operation: failure.operation, outcome: failure.outcome }),
+  });
+  return Object.assign(guard, { close: () => store.close() });
 }

@@ -1,13 +1,17 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createClient } from "../src/client/index.ts";
+import { Secret } from "../src/core/secret.ts";
 import { startFakeOpenAI, type FakeOpenAI } from "./fixtures/fake-openai.ts";
-import { runKeel as keel } from "./helpers/keel-cli.ts";
+import { runKeel } from "./helpers/keel-cli.ts";
 import { startKeel, type RunningKeel } from "./helpers/keel.ts";
 
 describe("keel chat", () => {
   let upstream: FakeOpenAI;
   let server: RunningKeel;
+  /** `keel …` with this server's admin key in KEEL_API_KEY. */
+  const keel = (args: readonly string[], env: Record<string, string> = {}) =>
+    runKeel(args, { KEEL_API_KEY: server.apiKey, ...env });
 
   before(async () => {
     upstream = await startFakeOpenAI({ name: "fake" });
@@ -54,7 +58,10 @@ describe("keel chat", () => {
     );
 
     await server.keel.traces.flush();
-    const page = await createClient({ baseUrl: server.url }).listTraces({ limit: 1 });
+    const page = await createClient({
+      baseUrl: server.url,
+      apiKey: new Secret(server.apiKey),
+    }).listTraces({ limit: 1 });
     assert.equal(page.data[0]?.model, "support-bot");
     assert.equal(page.data[0]?.stream, true);
   });

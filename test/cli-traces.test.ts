@@ -3,13 +3,16 @@ import assert from "node:assert/strict";
 import { traceDetailSchema, traceListSchema } from "../src/traces/index.ts";
 import { errorTraceRecord, traceRecord } from "./fixtures/trace-records.ts";
 import { closedPort } from "./helpers/closed-port.ts";
-import { runKeel as keel } from "./helpers/keel-cli.ts";
+import { runKeel } from "./helpers/keel-cli.ts";
 import { startKeel, type RunningKeel } from "./helpers/keel.ts";
 
 const T0 = Date.UTC(2026, 0, 31, 12, 0, 0);
 
 describe("keel traces", () => {
   let server: RunningKeel;
+  /** `keel …` with this server's admin key in KEEL_API_KEY. */
+  const keel = (args: readonly string[], env: Record<string, string> = {}) =>
+    runKeel(args, { KEEL_API_KEY: server.apiKey, ...env });
   const records = [
     traceRecord(T0, { tokens_estimated: true }),
     errorTraceRecord(T0 + 1_000),
@@ -128,7 +131,7 @@ describe("keel traces", () => {
 describe("keel traces without a server", () => {
   test("says which URL it could not reach and exits 1", async () => {
     const port = await closedPort();
-    const r = await keel(["traces", "ls", "--url", `http://127.0.0.1:${port}`]);
+    const r = await runKeel(["traces", "ls", "--url", `http://127.0.0.1:${port}`]);
     assert.equal(r.code, 1);
     assert.equal(r.stderr.split("\n").length, 2, "one line");
     assert.match(

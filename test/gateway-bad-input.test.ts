@@ -35,7 +35,7 @@ describe("gateway bad input", () => {
   async function send(path: string, body: string, contentType = "application/json") {
     const res = await fetch(`${keel.url}${path}`, {
       method: "POST",
-      headers: { "content-type": contentType },
+      headers: { ...keel.headers, "content-type": contentType },
       body,
     });
     const text = await res.text();
@@ -231,7 +231,7 @@ describe("gateway bad input", () => {
   });
 
   test("an unknown model id on GET /v1/models/{id} is a 404", async () => {
-    const res = await fetch(`${keel.url}/v1/models/nope`);
+    const res = await fetch(`${keel.url}/v1/models/nope`, { headers: keel.headers });
     assert.equal(res.status, 404);
     assert.equal(((await res.json()) as ErrorBody).error.code, "model_not_found");
   });
@@ -258,7 +258,7 @@ describe("gateway bad input", () => {
   test("the server keeps serving after all of that", async () => {
     const res = await fetch(`${keel.url}/v1/chat/completions`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { ...keel.headers, "content-type": "application/json" },
       body: JSON.stringify({ model: "chat", messages }),
     });
     assert.equal(res.status, 200);

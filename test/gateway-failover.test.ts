@@ -71,7 +71,7 @@ describe("gateway failover end to end", () => {
   async function post(model: string, extra: Record<string, unknown> = {}) {
     const res = await fetch(`${keel.url}/v1/chat/completions`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { ...keel.headers, "content-type": "application/json" },
       body: JSON.stringify({ model, messages: [{ role: "user", content: "Say hello" }], ...extra }),
     });
     return { res, text: await res.text(), traceId: res.headers.get("x-keel-trace-id") ?? "" };
@@ -246,7 +246,7 @@ describe("gateway failover end to end", () => {
     const traceId = await new Promise<string>((resolve, reject) => {
       const req = httpRequest(`${keel.url}/v1/chat/completions`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { ...keel.headers, "content-type": "application/json" },
       });
       req.on("response", (res) => {
         res.once("data", () => {

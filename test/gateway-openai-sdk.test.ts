@@ -31,7 +31,7 @@ describe("gateway with the OpenAI SDK", () => {
         },
       ],
     });
-    client = new OpenAI({ baseURL: `${keel.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    client = new OpenAI({ baseURL: `${keel.url}/v1`, apiKey: keel.apiKey, maxRetries: 0 });
   });
 
   after(async () => {

@@ -20,7 +20,7 @@ describe("default local models over HTTP", () => {
 
   before(async () => {
     keel = await startKeel({}); // no config: keel-local and keel-local-embed from keel-tiny
-    client = new OpenAI({ baseURL: `${keel.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    client = new OpenAI({ baseURL: `${keel.url}/v1`, apiKey: keel.apiKey, maxRetries: 0 });
   });
   after(() => keel.close());
 
@@ -181,7 +181,7 @@ describe("a busy local model over HTTP", () => {
       providers: { queued: models(1), single: models(0) },
       models: [chat("queued", "queued"), chat("single", "single")],
     });
-    client = new OpenAI({ baseURL: `${keel.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    client = new OpenAI({ baseURL: `${keel.url}/v1`, apiKey: keel.apiKey, maxRetries: 0 });
   });
   after(() => keel.close());
 
@@ -261,7 +261,11 @@ describe("local models chosen by environment", () => {
     const [custom, plain] = [await startKeel({}, { env }), await startKeel({})];
     try {
       const embedding = async (keel: RunningKeel) => {
-        const client = new OpenAI({ baseURL: `${keel.url}/v1`, apiKey: "unused", maxRetries: 0 });
+        const client = new OpenAI({
+          baseURL: `${keel.url}/v1`,
+          apiKey: keel.apiKey,
+          maxRetries: 0,
+        });
         const res = await client.embeddings.create({
           model: "keel-local-embed",
           input: "same text",
@@ -273,7 +277,11 @@ describe("local models chosen by environment", () => {
         await embedding(plain),
         "another file, other weights",
       );
-      const client = new OpenAI({ baseURL: `${custom.url}/v1`, apiKey: "unused", maxRetries: 0 });
+      const client = new OpenAI({
+        baseURL: `${custom.url}/v1`,
+        apiKey: custom.apiKey,
+        maxRetries: 0,
+      });
       const res = await client.completions.create({
         model: "keel-local",
         prompt: "Once upon a time",

@@ -6,10 +6,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
+import { generateKey } from "../src/auth/index.ts";
 import { openDatabase } from "../src/core/db/database.ts";
 import { startFakeOpenAI, type FakeOpenAI } from "./fixtures/fake-openai.ts";
 
 const bin = fileURLToPath(new URL("../bin/keel.js", import.meta.url));
+const adminKey = generateKey();
 
 interface Served {
   child: ChildProcess;
@@ -33,7 +35,10 @@ async function serve(upstream: string, graceMs: number): Promise<Served> {
   const child = spawn(
     process.execPath,
     [bin, "serve", "--config", config, "--data-dir", dataDir, "--port", "0"],
-    { stdio: ["ignore", "ignore", "pipe"], env: { PATH: process.env.PATH ?? "" } },
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+      env: { PATH: process.env.PATH ?? "", KEEL_ADMIN_KEY: adminKey },
+    },
   );
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
   const url = await new Promise<string>((resolve, reject) => {
@@ -51,7 +56,7 @@ async function serve(upstream: string, graceMs: number): Promise<Served> {
 async function startStream(url: string) {
   const res = await request(`${url}/v1/chat/completions`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", authorization: `Bearer ${adminKey}` },
     body: JSON.stringify({
       model: "slow",
       stream: true,

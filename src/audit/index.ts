@@ -18,3 +18,4 @@ export {
   type AuditVerifyResult,
   type ChainBreak,
 } from "./schema.ts";
+export { auditHook, auditEventFor } from "./http-hook.ts";

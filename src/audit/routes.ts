@@ -21,14 +21,16 @@ import { createAuditService } from "./service.ts";
 export const auditRoutes: FastifyPluginAsync<{ db: Kysely<Database> }> = async (app, options) => {
   const service = createAuditService(options.db);
 
-  app.get("/api/audit", async (request) => {
+  app.get("/api/audit", { config: { permission: "audit:read" } }, async (request) => {
     const query = parseInput(auditListQuerySchema, request.query);
     return service.list(filterOf(query), { limit: query.limit, cursor: query.cursor });
   });
 
-  app.get("/api/audit/verify", async () => service.verify());
+  app.get("/api/audit/verify", { config: { permission: "audit:read" } }, async () =>
+    service.verify(),
+  );
 
-  app.get("/api/audit/export", async (request, reply) => {
+  app.get("/api/audit/export", { config: { permission: "audit:read" } }, async (request, reply) => {
     const query = parseInput(auditExportQuerySchema, request.query);
     reply
       .type("application/x-ndjson; charset=utf-8")

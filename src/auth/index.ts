@@ -38,4 +38,4 @@ export {
   type Project,
   type ProjectList,
 } from "./schema.ts";
-export { KEY_PREFIX } from "./key-material.ts";
+export { KEY_PREFIX, generateKey } from "./key-material.ts";

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { createKeel } from "../app.ts";
 import { loadConfig } from "../core/config.ts";
 import { parsePort } from "./options.ts";
 
@@ -20,7 +19,14 @@ export function registerServeCommand(program: Command): void {
           ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
         },
       });
-      const keel = await createKeel(config);
+      // Loaded here, not at the top: the other commands start without the server's modules.
+      const { createKeel } = await import("../app.ts");
+      const keel = await createKeel(config, {
+        printAdminKey: (key) =>
+          process.stderr.write(
+            `keel: first start — the admin key, shown this once (store it now):\n\n  ${key}\n\n`,
+          ),
+      });
       const address = await keel.listen();
       const models = config.models.map((m) => m.name).join(", ");
       keel.logger.info({ address, models }, `keel listening on ${address}`);

@@ -46,7 +46,7 @@ describe("typed client against a running Keel", () => {
     });
     for (const record of records) server.keel.traces.enqueue(record);
     await server.keel.traces.flush();
-    client = createClient({ baseUrl: server.url });
+    client = createClient({ baseUrl: server.url, apiKey: new Secret(server.apiKey) });
   });
   after(async () => {
     await server.close();

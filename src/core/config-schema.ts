@@ -1,4 +1,9 @@
 import { z } from "zod";
+// The config file is one document validated once, so the sections that belong to domains are
+// imported here from their schema files (zod-only modules with no logic behind them).
+import { authConfigSchema } from "../auth/schema.ts";
+import { guardrailsSchema } from "../guardrails/schema.ts";
+import { quotasConfigSchema } from "../quotas/schema.ts";
 
 /**
  * The shape of `keel.config.yaml`. Snake_case keys, as in the file. Everything has a default
@@ -111,6 +116,7 @@ export const modelSchema = z
     price: priceSchema.optional(),
     retry: retrySchema.prefault({}),
     circuit_breaker: circuitBreakerSchema.prefault({}),
+    guardrails: guardrailsSchema.prefault({}),
   })
   .strict();
 
@@ -136,6 +142,8 @@ export const tracesSchema = z
     queue_size: positiveInt.default(10_000),
     batch_size: positiveInt.default(200),
     flush_interval_ms: positiveInt.default(250),
+    /** Encrypt request and response bodies at rest with the master key (AES-256-GCM). */
+    encrypt: z.boolean().default(false),
   })
   .strict();
 
@@ -153,6 +161,8 @@ export const configFileSchema = z
     providers: z.record(z.string().min(1), providerSchema).default({}),
     models: z.array(modelSchema).default([]),
     traces: tracesSchema.prefault({}),
+    auth: authConfigSchema.prefault({}),
+    quotas: quotasConfigSchema.prefault({}),
   })
   .strict();
 

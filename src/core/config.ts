@@ -16,6 +16,10 @@ export interface Config extends ConfigFile {
   readonly source: string | undefined;
   /** Provider API keys, resolved from the variables named by `api_key_env`. */
   readonly providerKeys: Readonly<Record<string, Secret>>;
+  /** KEEL_ADMIN_KEY: the first owner key, stored (hashed) on first start. */
+  readonly adminKey: Secret | undefined;
+  /** KEEL_MASTER_KEY: the encryption master key; without it, a key file in the data dir. */
+  readonly masterKey: Secret | undefined;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -69,7 +73,13 @@ export function parseConfig(raw: unknown, ctx: ParseContext): Config {
   const file = withDefaultModels(result.data, ctx.env);
   checkReferences(file, ctx.source);
   const providerKeys = resolveProviderKeys(file, ctx.env, ctx.source);
-  return deepFreeze({ ...file, source: ctx.source, providerKeys });
+  return deepFreeze({
+    ...file,
+    source: ctx.source,
+    providerKeys,
+    adminKey: secretFromEnv(ctx.env, "KEEL_ADMIN_KEY"),
+    masterKey: secretFromEnv(ctx.env, "KEEL_MASTER_KEY"),
+  });
 }
 
 function applyEnv(raw: unknown, env: Env, overrides: ParseContext["overrides"]): unknown {
@@ -220,6 +230,11 @@ function objectAt(doc: Record<string, unknown>, key: string): Record<string, unk
 
 function setIfDefined(target: Record<string, unknown>, key: string, value: unknown): void {
   if (value !== undefined) target[key] = value;
+}
+
+function secretFromEnv(env: Env, name: string): Secret | undefined {
+  const value = nonEmpty(env[name]);
+  return value === undefined ? undefined : new Secret(value.trim());
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

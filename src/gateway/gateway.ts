@@ -3,6 +3,7 @@ import { normalizeError } from "../core/error-render.ts";
 import { KeelError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Metrics } from "../monitoring/metrics.ts";
+import type { QuotaGuard } from "../quotas/index.ts";
 import type { ProviderSet } from "../providers/registry.ts";
 import type {
   ChatCompletion,
@@ -50,6 +51,8 @@ export interface GatewayDeps {
   traces: TraceSink;
   metrics: Metrics;
   logger: Logger;
+  /** Rate limits and budgets, checked before the upstream call and settled after it. */
+  quotas?: QuotaGuard;
   /** Milliseconds clock for the circuit breakers (tests pass a fake one). */
   now?: () => number;
   /** Randomness for load balancing and backoff jitter (tests pass a fixed one). */

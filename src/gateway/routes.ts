@@ -22,45 +22,61 @@ import type { StreamChunk, StreamSession } from "./stream-session.ts";
  * its trace id in `x-keel-trace-id`.
  */
 export const gatewayRoutes: FastifyPluginAsync<{ gateway: Gateway }> = (app, { gateway }) => {
-  app.post("/v1/chat/completions", async (request, reply) => {
-    const meta = requestMeta(request, reply, gateway);
-    const req = parseBody(gateway, chatRequestSchema, "chat.completions", request.body, meta);
-    if (req.stream === true) return relay(reply, await gateway.streamChat(req, meta));
-    return gateway.chat(req, meta);
-  });
+  app.post(
+    "/v1/chat/completions",
+    { config: { permission: "models:invoke" } },
+    async (request, reply) => {
+      const meta = requestMeta(request, reply, gateway);
+      const req = parseBody(gateway, chatRequestSchema, "chat.completions", request.body, meta);
+      if (req.stream === true) return relay(reply, await gateway.streamChat(req, meta));
+      return gateway.chat(req, meta);
+    },
+  );
 
-  app.post("/v1/completions", async (request, reply) => {
-    const meta = requestMeta(request, reply, gateway);
-    const req = parseBody(gateway, completionRequestSchema, "completions", request.body, meta);
-    if (req.stream === true) return relay(reply, await gateway.streamCompletion(req, meta));
-    return gateway.completion(req, meta);
-  });
+  app.post(
+    "/v1/completions",
+    { config: { permission: "models:invoke" } },
+    async (request, reply) => {
+      const meta = requestMeta(request, reply, gateway);
+      const req = parseBody(gateway, completionRequestSchema, "completions", request.body, meta);
+      if (req.stream === true) return relay(reply, await gateway.streamCompletion(req, meta));
+      return gateway.completion(req, meta);
+    },
+  );
 
-  app.post("/v1/embeddings", async (request, reply) => {
-    const meta = requestMeta(request, reply, gateway);
-    const req = parseBody(gateway, embeddingRequestSchema, "embeddings", request.body, meta);
-    return gateway.embed(req, meta);
-  });
+  app.post(
+    "/v1/embeddings",
+    { config: { permission: "models:invoke" } },
+    async (request, reply) => {
+      const meta = requestMeta(request, reply, gateway);
+      const req = parseBody(gateway, embeddingRequestSchema, "embeddings", request.body, meta);
+      return gateway.embed(req, meta);
+    },
+  );
 
-  app.get("/v1/models", () => ({
+  app.get("/v1/models", { config: { permission: "models:invoke" } }, () => ({
     object: "list",
     data: gateway.models().map((m) => modelObject(m.id, m.created)),
   }));
 
   // A wildcard, so that ids with "/" (org/model) resolve whether or not the client encoded it.
-  app.get("/v1/models/*", (request: FastifyRequest<{ Params: { "*": string } }>) => {
-    const id = request.params["*"];
-    const model = gateway.models().find((m) => m.id === id);
-    if (model === undefined) {
-      const known = gateway.models().map((m) => m.id);
-      throw new KeelError(
-        "model_not_found",
-        `model "${id}" does not exist; available models: ${known.join(", ") || "none"}`,
-        { param: "model" },
-      );
-    }
-    return modelObject(model.id, model.created);
-  });
+  app.get(
+    "/v1/models/*",
+    { config: { permission: "models:invoke" } },
+    (request: FastifyRequest<{ Params: { "*": string } }>) => {
+      const id = request.params["*"];
+      const model = gateway.models().find((m) => m.id === id);
+      if (model === undefined) {
+        const known = gateway.models().map((m) => m.id);
+        throw new KeelError(
+          "model_not_found",
+          `model "${id}" does not exist; available models: ${known.join(", ") || "none"}`,
+          { param: "model" },
+        );
+      }
+      return modelObject(model.id, model.created);
+    },
+  );
 
   return Promise.resolve();
 };

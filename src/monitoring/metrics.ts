@@ -80,6 +80,18 @@ export function createMetrics() {
       labelNames: ["model"] as const,
       registers: [registry],
     }),
+    quotaDenials: new Counter({
+      name: "keel_quota_denials_total",
+      help: "Calls refused by a quota, by limit and scope (key or project)",
+      labelNames: ["limit", "scope"] as const,
+      registers: [registry],
+    }),
+    quotaStoreFailures: new Counter({
+      name: "keel_quota_store_failures_total",
+      help: "Quota store (Redis) failures by operation and what the call got (open or closed)",
+      labelNames: ["operation", "outcome"] as const,
+      registers: [registry],
+    }),
     traceQueueDepth: new Gauge({
       name: "keel_trace_queue_depth",
       help: "Traces waiting to be written",

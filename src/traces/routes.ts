@@ -10,14 +10,22 @@ import { createTraceService } from "./service.ts";
 export const traceRoutes: FastifyPluginAsync<{ db: Kysely<Database> }> = (app, options) => {
   const service = createTraceService(options.db);
 
-  app.get("/api/traces", async (request): Promise<TraceList> => {
-    return service.list(parseInput(traceListQuerySchema, request.query));
-  });
+  app.get(
+    "/api/traces",
+    { config: { permission: "traces:read" } },
+    async (request): Promise<TraceList> => {
+      return service.list(parseInput(traceListQuerySchema, request.query));
+    },
+  );
 
-  app.get("/api/traces/:id", async (request): Promise<TraceDetail> => {
-    const { id } = parseInput(traceIdParamsSchema, request.params);
-    return service.get(id);
-  });
+  app.get(
+    "/api/traces/:id",
+    { config: { permission: "traces:read" } },
+    async (request): Promise<TraceDetail> => {
+      const { id } = parseInput(traceIdParamsSchema, request.params);
+      return service.get(id);
+    },
+  );
 
   return Promise.resolve();
 };

@@ -37,6 +37,7 @@ function start(
     logger,
     config: {
       bodies: config.bodies ?? "full",
+      encrypt: false,
       queue_size: config.queue_size ?? 1_000,
       batch_size: config.batch_size ?? 100,
       // Long unless a test is about the interval: batches are then driven by size and flush().

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createKeel, type Keel } from "../../src/app.ts";
+import { generateKey } from "../../src/auth/index.ts";
 import { parseConfig, type Env } from "../../src/core/config.ts";
 import { createLogger } from "../../src/core/logger.ts";
 
@@ -9,13 +10,18 @@ export interface RunningKeel {
   keel: Keel;
   /** `http://127.0.0.1:PORT` */
   url: string;
+  /** The global owner key this Keel was started with (KEEL_ADMIN_KEY). */
+  apiKey: string;
+  /** `{ authorization: "Bearer <apiKey>" }`, for raw HTTP requests. */
+  headers: { authorization: string };
   dataDir: string;
   close(): Promise<void>;
 }
 
 /**
  * Starts a real Keel listening on 127.0.0.1 with a random port, a temporary data dir and the
- * given config document (the parsed form of keel.config.yaml). Logs are silent unless
+ * given config document (the parsed form of keel.config.yaml), and a fresh global owner key
+ * (`apiKey`) unless the env names one in KEEL_ADMIN_KEY. Logs are silent unless
  * KEEL_TEST_LOG_LEVEL is set.
  */
 export async function startKeel(
@@ -24,16 +30,17 @@ export async function startKeel(
 ): Promise<RunningKeel> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "keel-test-"));
   const server = { ...((doc.server as object | undefined) ?? {}), port: 0, data_dir: dataDir };
-  const config = parseConfig(
-    { ...doc, server },
-    { env: options.env ?? {}, source: undefined, overrides: {} },
-  );
+  const env = { KEEL_ADMIN_KEY: generateKey(), ...options.env };
+  const apiKey = env.KEEL_ADMIN_KEY;
+  const config = parseConfig({ ...doc, server }, { env, source: undefined, overrides: {} });
   const logger = createLogger(process.env.KEEL_TEST_LOG_LEVEL ?? "silent");
   const keel = await createKeel(config, { logger });
   const url = await keel.listen();
   return {
     keel,
     url,
+    apiKey,
+    headers: { authorization: `Bearer ${apiKey}` },
     dataDir,
     close: async () => {
       await keel.close();
