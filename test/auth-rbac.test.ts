@@ -245,9 +245,9 @@ describe("RBAC: which keys a key may create", () => {
   });
 });
 
-describe("the role table in ROLES.md", () => {
+describe("the role table in the README", () => {
   test("matches the table in code", () => {
-    const doc = readFileSync(new URL("../src/auth/ROLES.md", import.meta.url), "utf8");
+    const doc = readFileSync(new URL("../README.md", import.meta.url), "utf8");
     const rows = doc.split("\n").filter((line) => /^\| `[a-z]+:[a-z]+`/.test(line));
     assert.equal(rows.length, permissions.length, "one row per permission");
     for (const row of rows) {

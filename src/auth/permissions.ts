@@ -1,5 +1,6 @@
 /**
- * Roles and what they may do: one table, here, mirrored in ROLES.md. A route declares the one
+ * Roles and what they may do: one table, here, mirrored in the README
+ * (a test keeps the two equal). A route declares the one
  * permission it needs (`config: { permission: "traces:read" }`); a key's role grants a set of
  * them. Which project a key may touch is a separate rule (see scope.ts): a project key acts
  * only inside its project, a global key (project_id null) across all of them.
