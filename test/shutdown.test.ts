@@ -67,6 +67,17 @@ async function startStream(url: string) {
   return res.body;
 }
 
+/** Starts a stream, sends SIGTERM once its first bytes arrive, and reads it to the end. */
+async function streamThroughSigterm(served: Served): Promise<string> {
+  const body = await startStream(served.url);
+  let text = "";
+  for await (const chunk of body) {
+    if (text === "") served.child.kill("SIGTERM");
+    text += (chunk as Buffer).toString();
+  }
+  return text;
+}
+
 async function tracesOf(dataDir: string) {
   const database = await openDatabase({ dataDir });
   try {
@@ -91,16 +102,7 @@ describe("graceful shutdown", () => {
     fake.configure({ reply: "one two three four five six seven eight", chunkDelayMs: 60 });
     const served = await serve(fake.url, 10_000);
     dirs.push(served.dataDir);
-    const body = await startStream(served.url);
-    let text = "";
-    let signalled = false;
-    for await (const chunk of body) {
-      text += (chunk as Buffer).toString();
-      if (!signalled) {
-        signalled = true;
-        served.child.kill("SIGTERM");
-      }
-    }
+    const text = await streamThroughSigterm(served);
     assert.match(text, /data: \[DONE\]/);
     assert.match(text, /eight/);
     assert.equal(await served.exited, 0);
@@ -118,16 +120,7 @@ describe("graceful shutdown", () => {
     });
     const served = await serve(fake.url, 400);
     dirs.push(served.dataDir);
-    const body = await startStream(served.url);
-    let text = "";
-    let signalled = false;
-    for await (const chunk of body) {
-      text += (chunk as Buffer).toString();
-      if (!signalled) {
-        signalled = true;
-        served.child.kill("SIGTERM");
-      }
-    }
+    const text = await streamThroughSigterm(served);
     assert.match(text, /"error"/, "the stream ends with an explicit error event");
     assert.doesNotMatch(text, /w39/, "the stream was cut at the deadline");
     assert.equal(await served.exited, 0);
