@@ -3,6 +3,7 @@ import { auditHook, auditRoutes, createAuditQueue, createAuditService } from "./
 import { authPlugin, authRoutes, bootstrapAdminKey, createAuthService } from "./auth/index.ts";
 import { dataDir, type Config } from "./core/config.ts";
 import { openDatabase, type KeelDatabase } from "./core/db/database.ts";
+import { loadKeyring } from "./core/master-key-file.ts";
 import { createLogger, type Logger } from "./core/logger.ts";
 import { createHttpServer } from "./core/server.ts";
 import { createGateway, type Gateway } from "./gateway/index.ts";
@@ -46,9 +47,22 @@ export interface CreateKeelOptions {
 export async function createKeel(config: Config, options: CreateKeelOptions = {}): Promise<Keel> {
   const logger = options.logger ?? createLogger(config.server.log_level);
   const dir = dataDir(config);
+  // KEEL_MASTER_KEY (and _PREVIOUS), or the key files in the data dir (created with mode 0600
+  // on first start; a staged or previous key from a rotation is loaded too).
+  const keyring = loadKeyring({
+    dataDir: dir,
+    masterKey: config.masterKey,
+    previousKeys: config.previousMasterKey === undefined ? [] : [config.previousMasterKey],
+  });
   const database = await openDatabase({ url: config.database.url, dataDir: dir });
   const metrics = createMetrics();
-  const traces = createTraceWriter({ db: database.db, metrics, logger, config: config.traces });
+  const traces = createTraceWriter({
+    db: database.db,
+    metrics,
+    logger,
+    config: config.traces,
+    keyring,
+  });
   const providers: ProviderSet = createProviders(config, { dataDir: dir, logger });
   const quotas = createQuotas(config, logger, metrics);
   const gateway = createGateway({ config, providers, traces, metrics, logger, quotas });
@@ -71,7 +85,7 @@ export async function createKeel(config: Config, options: CreateKeelOptions = {}
   await http.register(authRoutes, { service: auth });
   await http.register(auditRoutes, { db: database.db });
   await http.register(gatewayRoutes, { gateway });
-  await http.register(traceRoutes, { db: database.db });
+  await http.register(traceRoutes, { db: database.db, keyring });
 
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {

@@ -1,6 +1,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { FastifyInstance } from "fastify";
+import { anonymousOwner } from "../auth/index.ts";
 import { sql } from "kysely";
 import { openSqliteTestDatabase, type TestDatabase } from "../../test/helpers/engines.ts";
 import { parseConfig } from "../core/config.ts";
@@ -17,6 +18,10 @@ describe("audit API", () => {
     database = await openSqliteTestDatabase();
     const config = parseConfig({}, { env: {}, source: undefined, overrides: {} });
     app = createHttpServer(config, createLogger("silent"));
+    // As the auth plugin does when auth is off: every request is the global owner.
+    app.addHook("onRequest", async (request) => {
+      request.identity = anonymousOwner;
+    });
     await app.register(auditRoutes, { db: database.db });
     const audit = createAuditService(database.db);
     for (let i = 0; i < 7; i++) {

@@ -3,6 +3,7 @@ import { identityFor, type Identity } from "./identity.ts";
 import type { KeyCache } from "./key-cache.ts";
 import { hashesEqual, hashKey, isKeyFormat, KEY_PREFIX, keyFormatHint } from "./key-material.ts";
 import { rowModels, rowRole } from "./key-view.ts";
+import { limitsSchema, type Limits } from "../quotas/schema.ts";
 import { roleSchema } from "./schema.ts";
 import type { AuthStore } from "./store.ts";
 
@@ -42,10 +43,12 @@ export function createAuthenticator(deps: {
           projectId: cached.projectId,
           role: roleSchema.parse(cached.role),
           models: cached.models,
+          keyLimits: cached.keyLimits ?? null,
+          projectLimits: cached.projectLimits ?? null,
         });
       }
 
-      const row = await store.findKeyByHash(hash);
+      const row = await store.findCredential(hash);
       if (row === undefined || !hashesEqual(row.hash, hash)) {
         throw unauthorized("invalid API key: no such key (check KEEL_API_KEY or the key you sent)");
       }
@@ -56,17 +59,48 @@ export function createAuthenticator(deps: {
 
       const role = rowRole(row);
       const models = rowModels(row);
+      const keyLimits = columnLimits(row.limits, `api_keys.limits (row ${row.id})`);
+      const projectLimits = columnLimits(row.project_limits, `projects.limits (key ${row.id})`);
       if (row.last_used_at === null || at - row.last_used_at >= TOUCH_EVERY_MS) {
         await store.touchKey(row.id, at);
       }
       cache.set(
         hash,
-        { id: row.id, projectId: row.project_id, role, models, expiresAt: row.expires_at },
+        {
+          id: row.id,
+          projectId: row.project_id,
+          role,
+          models,
+          expiresAt: row.expires_at,
+          keyLimits,
+          projectLimits,
+        },
         at,
       );
-      return identityFor({ id: row.id, projectId: row.project_id, role, models });
+      return identityFor({
+        id: row.id,
+        projectId: row.project_id,
+        role,
+        models,
+        keyLimits,
+        projectLimits,
+      });
     },
   };
+}
+
+/** A stored limits column; a corrupt one is a server fault, not the caller's. */
+function columnLimits(text: string | null, where: string): Limits | null {
+  if (text === null) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new KeelError("internal", `${where} is not valid JSON`, { cause });
+  }
+  const parsed = limitsSchema.nullable().safeParse(value);
+  if (!parsed.success) throw new KeelError("internal", `${where} holds invalid limits`);
+  return parsed.data;
 }
 
 function bearerKey(authorization: string | undefined): string {

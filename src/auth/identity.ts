@@ -1,4 +1,5 @@
 import { KeelError } from "../core/errors.ts";
+import type { Limits } from "../quotas/schema.ts";
 import { permissions, permissionsOf, type Permission, type Role } from "./permissions.ts";
 
 /**
@@ -14,6 +15,10 @@ export interface Identity {
   readonly permissions: ReadonlySet<Permission>;
   /** The models the key may call, or null for any. */
   readonly models: readonly string[] | null;
+  /** The key's own usage limits (rate, tokens, budget); null when it has none. */
+  readonly keyLimits: Limits | null;
+  /** The limits of the key's project, shared by all its keys; null for none or a global key. */
+  readonly projectLimits: Limits | null;
 }
 
 export function identityFor(key: {
@@ -21,6 +26,8 @@ export function identityFor(key: {
   projectId: string | null;
   role: Role;
   models: readonly string[] | null;
+  keyLimits?: Limits | null;
+  projectLimits?: Limits | null;
 }): Identity {
   return Object.freeze({
     keyId: key.id,
@@ -28,6 +35,8 @@ export function identityFor(key: {
     role: key.role,
     permissions: permissionsOf(key.role),
     models: key.models === null ? null : Object.freeze([...key.models]),
+    keyLimits: key.keyLimits ?? null,
+    projectLimits: key.projectId === null ? null : (key.projectLimits ?? null),
   });
 }
 
@@ -38,6 +47,8 @@ export const anonymousOwner: Identity = Object.freeze({
   role: "owner",
   permissions: new Set<Permission>(permissions),
   models: null,
+  keyLimits: null,
+  projectLimits: null,
 });
 
 export function isGlobal(identity: Identity): boolean {

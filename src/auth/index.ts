@@ -2,7 +2,6 @@ export { authPlugin, identityOf, type AuthPluginOptions } from "./plugin.ts";
 export { authRoutes } from "./routes.ts";
 export { createAuthService, type AuthService, type AuthServiceOptions } from "./service.ts";
 export { bootstrapAdminKey, type BootstrapOptions, type BootstrapResult } from "./bootstrap.ts";
-export { createAuthClient, type AuthClient } from "./client.ts";
 export {
   anonymousOwner,
   assertModelAllowed,

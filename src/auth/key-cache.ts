@@ -1,3 +1,5 @@
+import type { Limits } from "../quotas/schema.ts";
+
 /**
  * Verified keys kept in memory for at most `ttlMs` (the `auth.key_cache_ms` setting), keyed by
  * hash. A ttl of 0 disables it. Only keys that verified are cached, never failures, so a key
@@ -11,6 +13,9 @@ export interface CachedKey {
   role: string;
   models: readonly string[] | null;
   expiresAt: number | null;
+  /** The key's and its project's limits, as the identity carries them. */
+  keyLimits?: Limits | null;
+  projectLimits?: Limits | null;
 }
 
 export interface KeyCache {

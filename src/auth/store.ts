@@ -11,6 +11,9 @@ export interface KeyFilter {
   includeRevoked: boolean;
 }
 
+/** A key with its project's limits (JSON text, null for none or a global key), for sign-in. */
+export type CredentialRow = KeyRow & { project_limits: string | null };
+
 /** How the replaced key ends in a rotation: revoked now, or expiring at a given time. */
 export type RotationEnd = { revokedAt: number } | { expiresAt: number };
 
@@ -26,6 +29,8 @@ export interface AuthStore {
   /** False when a key with that hash exists already. */
   insertKeyIfAbsent(row: KeyRow): Promise<boolean>;
   findKeyByHash(hash: string): Promise<KeyRow | undefined>;
+  /** The key with that hash and its project's limits, in one query. */
+  findCredential(hash: string): Promise<CredentialRow | undefined>;
   getKey(id: string): Promise<KeyRow | undefined>;
   listKeys(filter: KeyFilter): Promise<KeyRow[]>;
   /** Sets revoked_at unless it is set; false when it already was. */
@@ -77,6 +82,15 @@ export function createAuthStore(db: Kysely<Database>): AuthStore {
 
     findKeyByHash: (hash) =>
       db.selectFrom("api_keys").selectAll().where("hash", "=", hash).executeTakeFirst(),
+
+    findCredential: (hash) =>
+      db
+        .selectFrom("api_keys")
+        .leftJoin("projects", "projects.id", "api_keys.project_id")
+        .selectAll("api_keys")
+        .select("projects.limits as project_limits")
+        .where("api_keys.hash", "=", hash)
+        .executeTakeFirst(),
 
     getKey: (id) => db.selectFrom("api_keys").selectAll().where("id", "=", id).executeTakeFirst(),
 

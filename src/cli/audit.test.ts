@@ -9,6 +9,7 @@ import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
 import { openSqliteTestDatabase, type TestDatabase } from "../../test/helpers/engines.ts";
 import { auditRoutes, createAuditService } from "../audit/index.ts";
+import { anonymousOwner } from "../auth/index.ts";
 import { parseConfig } from "../core/config.ts";
 import { KeelError } from "../core/errors.ts";
 import { createLogger } from "../core/logger.ts";
@@ -32,7 +33,7 @@ async function run(url: string, ...args: string[]): Promise<{ printed: string; e
     },
   });
   const program = new Command("keel").exitOverride();
-  registerAuditCommands(program, { out, defaultUrl: url });
+  registerAuditCommands(program, { out, env: { KEEL_URL: url } });
   try {
     await program.parseAsync(args, { from: "user" });
     return { printed };
@@ -51,6 +52,10 @@ describe("keel audit", () => {
     database = await openSqliteTestDatabase();
     const config = parseConfig({}, { env: {}, source: undefined, overrides: {} });
     app = createHttpServer(config, createLogger("silent"));
+    // As the auth plugin does when auth is off: every request is the global owner.
+    app.addHook("onRequest", async (request) => {
+      request.identity = anonymousOwner;
+    });
     await app.register(auditRoutes, { db: database.db });
     url = await app.listen({ host: "127.0.0.1", port: 0 });
     const audit = createAuditService(database.db);

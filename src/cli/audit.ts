@@ -1,16 +1,12 @@
 import { createWriteStream } from "node:fs";
 import { pipeline } from "node:stream/promises";
-import { InvalidArgumentError, Option, type Command } from "commander";
-import { request } from "undici";
-import type { z } from "zod";
-import {
-  auditPageSchema,
-  auditVerifyResultSchema,
-  type AuditEntry,
-  type AuditVerifyResult,
-} from "../audit/index.ts";
-import { errorCatalog, KeelError, type ErrorCode } from "../core/errors.ts";
-import type { Secret } from "../core/secret.ts";
+import { Option, type Command } from "commander";
+import type { AuditEntry, AuditVerifyResult } from "../audit/index.ts";
+import { connectAudit } from "../client/index.ts";
+import type { Env } from "../core/config.ts";
+import { KeelError } from "../core/errors.ts";
+import { intInRange, parseTimeOption, urlOption } from "./options.ts";
+import { json, shortTime, table } from "./output.ts";
 
 /**
  * `keel audit verify | ls | export`: read the audit log of a running server over HTTP.
@@ -19,19 +15,13 @@ import type { Secret } from "../core/secret.ts";
 export interface AuditCommandOptions {
   /** Where output goes (standard output by default). */
   out?: NodeJS.WritableStream;
-  /** Base URL when --url is not given. */
-  defaultUrl?: string;
-  apiKey?: Secret | undefined;
+  /** Where KEEL_URL and KEEL_API_KEY come from; the process environment by default. */
+  env?: Env;
 }
-
-export const DEFAULT_SERVER_URL = "http://127.0.0.1:4141";
 
 export function registerAuditCommands(program: Command, options: AuditCommandOptions = {}): void {
   const out = options.out ?? process.stdout;
-  const http = (url: string | undefined) =>
-    createAuditHttp(url ?? options.defaultUrl ?? DEFAULT_SERVER_URL, options.apiKey);
-  const urlOption = () =>
-    new Option("--url <url>", `Keel server (default ${DEFAULT_SERVER_URL})`).argParser(parseUrl);
+  const client = (url: string | undefined) => connectAudit(url, options.env);
 
   const audit = program.command("audit").description("verify, list and export the audit log");
 
@@ -41,8 +31,8 @@ export function registerAuditCommands(program: Command, options: AuditCommandOpt
     .option("--json", "print the result as JSON")
     .addOption(urlOption())
     .action(async (opts: { json?: boolean; url?: string }) => {
-      const result = await http(opts.url).getJson(auditVerifyResultSchema, "/api/audit/verify");
-      out.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : verifyReport(result));
+      const result = await client(opts.url).verify();
+      out.write(opts.json ? json(result) : verifyReport(result));
       if (result.first_bad !== undefined) {
         throw new KeelError(
           "conflict",
@@ -57,25 +47,24 @@ export function registerAuditCommands(program: Command, options: AuditCommandOpt
     .option("--action <action>", "only this action (keys.create, model.invoke…)")
     .option("--actor <key-id>", "only entries by this API key id")
     .option("--project <project-id>", "only entries of this project")
-    .option("--since <time>", "at or after: ISO-8601 or an age like 15m, 2h, 7d", parseTime)
-    .option("--until <time>", "at or before: ISO-8601 or an age like 15m, 2h, 7d", parseTime)
-    .option("--limit <n>", "entries per page, 1 to 500 (default 50)", parseLimit)
+    .option("--since <time>", "at or after: ISO-8601 or an age like 15m, 2h, 7d", parseTimeOption)
+    .option("--until <time>", "at or before: ISO-8601 or an age like 15m, 2h, 7d", parseTimeOption)
+    .option("--limit <n>", "entries per page, 1 to 500 (default 50)", intInRange(1, 500))
     .option("--cursor <cursor>", "continue from the page that printed this cursor")
     .option("--json", "print the page as JSON ({data, next_cursor})")
     .addOption(urlOption())
     .action(async (opts: LsOptions) => {
-      const query = definedOnly({
+      const page = await client(opts.url).list({
         action: opts.action,
         actor_key_id: opts.actor,
         project_id: opts.project,
         since: opts.since,
         until: opts.until,
-        limit: opts.limit === undefined ? undefined : String(opts.limit),
+        limit: opts.limit,
         cursor: opts.cursor,
       });
-      const page = await http(opts.url).getJson(auditPageSchema, "/api/audit", query);
       if (opts.json) {
-        out.write(`${JSON.stringify(page, null, 2)}\n`);
+        out.write(json(page));
         return;
       }
       out.write(page.data.length === 0 ? "no audit entries match\n" : entryTable(page.data));
@@ -90,9 +79,9 @@ export function registerAuditCommands(program: Command, options: AuditCommandOpt
     .option("--output <file>", "write to this file instead of standard output")
     .addOption(urlOption())
     .action(async (opts: { format: string; output?: string; url?: string }) => {
-      const body = await http(opts.url).getStream("/api/audit/export", { format: opts.format });
+      const lines = await client(opts.url).exportLines();
       const target = opts.output === undefined ? out : createWriteStream(opts.output);
-      await pipeline(body, target, { end: opts.output !== undefined });
+      await pipeline(lines, target, { end: opts.output !== undefined });
     });
 }
 
@@ -106,71 +95,6 @@ interface LsOptions {
   cursor?: string;
   json?: boolean;
   url?: string;
-}
-
-function createAuditHttp(baseUrl: string, apiKey: Secret | undefined) {
-  const headers: Record<string, string> = { accept: "application/json, application/x-ndjson" };
-  if (apiKey !== undefined) headers.authorization = `Bearer ${apiKey.reveal()}`;
-  const base = baseUrl.replace(/\/+$/, "");
-
-  const get = async (path: string, query: Record<string, string>) => {
-    let res;
-    try {
-      res = await request(`${base}${path}`, { method: "GET", headers, query });
-    } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      const why =
-        code === "ECONNREFUSED" ? "connection refused (is keel serve running?)" : String(err);
-      throw new KeelError("server_unreachable", `cannot reach Keel at ${base}: ${why}`, {
-        cause: err,
-      });
-    }
-    if (res.statusCode >= 300) throw errorFrom(res.statusCode, await res.body.text());
-    return res.body;
-  };
-
-  return {
-    getStream: get,
-    async getJson<T extends z.ZodType>(
-      schema: T,
-      path: string,
-      query: Record<string, string> = {},
-    ) {
-      const text = await (await get(path, query)).text();
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch {
-        value = undefined;
-      }
-      const parsed = schema.safeParse(value);
-      if (!parsed.success) {
-        throw new KeelError(
-          "internal",
-          `unexpected answer from ${base}${path}: not an audit result`,
-        );
-      }
-      return parsed.data;
-    },
-  };
-}
-
-/** A server's problem+json as a KeelError with its code and message. */
-function errorFrom(status: number, text: string): KeelError {
-  let body: { code?: unknown; detail?: unknown } = {};
-  try {
-    body = JSON.parse(text) as typeof body;
-  } catch {
-    // not problem+json: fall back to the status
-  }
-  const code: ErrorCode =
-    typeof body.code === "string" && Object.hasOwn(errorCatalog, body.code)
-      ? (body.code as ErrorCode)
-      : status >= 500
-        ? "internal"
-        : "invalid_request";
-  const detail = typeof body.detail === "string" ? body.detail : `HTTP ${status}`;
-  return new KeelError(code, detail, { status });
 }
 
 function verifyReport(result: AuditVerifyResult): string {
@@ -187,69 +111,19 @@ function verifyReport(result: AuditVerifyResult): string {
   return `${lines.join("\n")}\n`;
 }
 
-const columns: { title: string; cell: (e: AuditEntry) => string }[] = [
-  { title: "SEQ", cell: (e) => String(e.seq) },
-  { title: "TIME (UTC)", cell: (e) => e.created_at.slice(0, 19).replace("T", " ") },
-  { title: "ACTION", cell: (e) => e.action },
-  {
-    title: "OUTCOME",
-    cell: (e) => e.outcome + (e.status_code === null ? "" : ` ${e.status_code}`),
-  },
-  { title: "ACTOR", cell: (e) => e.actor_key_id ?? "-" },
-  {
-    title: "RESOURCE",
-    cell: (e) => [e.resource_type, e.resource_id].filter(Boolean).join(" ") || "-",
-  },
-  { title: "FROM", cell: (e) => e.ip ?? "-" },
-];
+const headers = ["SEQ", "TIME (UTC)", "ACTION", "OUTCOME", "ACTOR", "RESOURCE", "FROM"];
 
-function entryTable(rows: readonly AuditEntry[]): string {
-  const cells = rows.map((row) => columns.map((c) => c.cell(row)));
-  const widths = columns.map((c, i) =>
-    Math.max(c.title.length, ...cells.map((line) => line[i]!.length)),
+function entryTable(entries: readonly AuditEntry[]): string {
+  return table(
+    headers,
+    entries.map((e) => [
+      String(e.seq),
+      shortTime(e.created_at),
+      e.action,
+      e.outcome + (e.status_code === null ? "" : ` ${e.status_code}`),
+      e.actor_key_id ?? "-",
+      [e.resource_type, e.resource_id].filter(Boolean).join(" ") || "-",
+      e.ip ?? "-",
+    ]),
   );
-  const line = (values: readonly string[]) =>
-    values
-      .map((v, i) => v.padEnd(widths[i]!))
-      .join("  ")
-      .trimEnd();
-  return [line(columns.map((c) => c.title)), ...cells.map(line), ""].join("\n");
-}
-
-function parseUrl(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new InvalidArgumentError("expected a URL such as http://127.0.0.1:4141");
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new InvalidArgumentError("expected an http:// or https:// URL");
-  }
-  return value;
-}
-
-const AGE = /^(\d+)(s|m|h|d)$/;
-const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-/** An age (`15m`) becomes the ISO time that long ago; anything else goes to the server as is. */
-function parseTime(value: string): string {
-  const age = AGE.exec(value.trim());
-  if (age === null) return value;
-  const unit = age[2] as keyof typeof UNIT_MS;
-  return new Date(Date.now() - Number(age[1]) * UNIT_MS[unit]).toISOString();
-}
-
-function parseLimit(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 500) {
-    throw new InvalidArgumentError("expected an integer from 1 to 500");
-  }
-  return n;
-}
-
-function definedOnly(values: Record<string, string | undefined>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(values)) if (value !== undefined) out[key] = value;
-  return out;
 }

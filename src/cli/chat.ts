@@ -2,8 +2,7 @@ import { once } from "node:events";
 import { InvalidArgumentError, type Command } from "commander";
 import { connect } from "../client/index.ts";
 import type { ChatMessage } from "../providers/index.ts";
-import { parsePositiveInt } from "./options.ts";
-import { serverUrlHelp } from "./projects.ts";
+import { parsePositiveInt, urlOption } from "./options.ts";
 
 /** `keel chat MODEL "prompt"`: streams the answer from a running server to stdout. */
 export function registerChatCommand(program: Command): void {
@@ -15,7 +14,7 @@ export function registerChatCommand(program: Command): void {
     .option("--system <text>", "a system message sent before the prompt")
     .option("--max-tokens <n>", "stop after this many tokens", parsePositiveInt)
     .option("--temperature <t>", "sampling temperature, 0 to 2", parseTemperature)
-    .option("--url <url>", serverUrlHelp)
+    .addOption(urlOption())
     .action(async (model: string, prompt: string, opts: ChatCommandOptions) => {
       const messages: ChatMessage[] = [];
       if (opts.system !== undefined) messages.push({ role: "system", content: opts.system });

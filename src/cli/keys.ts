@@ -1,23 +1,15 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { roles, type CreatedKey, type KeyView } from "../auth/index.ts";
-import {
-  authClientFor,
-  json,
-  serverUrlHelp,
-  shortTime,
-  table,
-  type CommandIo,
-} from "./projects.ts";
+import { connectAuth } from "../client/index.ts";
+import { durationMs, urlOption } from "./options.ts";
+import { json, processIo, shortTime, table, type CommandIo } from "./output.ts";
 
 /**
  * `keel keys create|ls|revoke|rotate`: API keys on a running server, with the key in
  * KEEL_API_KEY. A new key is printed once, on stdout alone, so it can be piped into a secret
  * store; the server keeps only its hash.
  */
-export function registerKeyCommands(
-  program: Command,
-  io: CommandIo = { stdout: process.stdout, stderr: process.stderr },
-): void {
+export function registerKeyCommands(program: Command, io: CommandIo = processIo): void {
   const keys = program.command("keys").description("create, list, revoke and rotate API keys");
 
   keys
@@ -31,9 +23,9 @@ export function registerKeyCommands(
     .option("--model <model...>", "limit the key to these models")
     .option("--expires <time>", "expiry: ISO-8601, or a time from now like 30d, 12h", parseExpiry)
     .option("--json", "print the key and its details as JSON")
-    .option("--url <url>", serverUrlHelp)
+    .addOption(urlOption())
     .action(async (opts: CreateOptions) => {
-      const created = await authClientFor(opts.url, io).createKey({
+      const created = await connectAuth(opts.url, io.env).createKey({
         name: opts.name,
         role: opts.role,
         ...(opts.project === undefined ? {} : { project_id: opts.project }),
@@ -49,9 +41,9 @@ export function registerKeyCommands(
     .option("--project <id>", "only this project's keys")
     .option("--all", "include revoked keys")
     .option("--json", "print the list as JSON")
-    .option("--url <url>", serverUrlHelp)
+    .addOption(urlOption())
     .action(async (opts: { project?: string; all?: boolean; json?: boolean; url?: string }) => {
-      const list = await authClientFor(opts.url, io).listKeys({
+      const list = await connectAuth(opts.url, io.env).listKeys({
         ...(opts.project === undefined ? {} : { project_id: opts.project }),
         include_revoked: opts.all === true,
       });
@@ -68,9 +60,9 @@ export function registerKeyCommands(
     .command("revoke")
     .description("revoke an API key at once")
     .argument("<id>", "key id (key_…)")
-    .option("--url <url>", serverUrlHelp)
+    .addOption(urlOption())
     .action(async (id: string, opts: { url?: string }) => {
-      const key = await authClientFor(opts.url, io).revokeKey(id);
+      const key = await connectAuth(opts.url, io.env).revokeKey(id);
       io.stderr.write(`revoked ${key.id} (${key.prefix}…, ${key.name})\n`);
     });
 
@@ -84,9 +76,9 @@ export function registerKeyCommands(
       parseGrace,
     )
     .option("--json", "print the new key and its details as JSON")
-    .option("--url <url>", serverUrlHelp)
+    .addOption(urlOption())
     .action(async (id: string, opts: { grace?: number; json?: boolean; url?: string }) => {
-      const created = await authClientFor(opts.url, io).rotateKey(
+      const created = await connectAuth(opts.url, io.env).rotateKey(
         id,
         opts.grace === undefined ? {} : { grace_seconds: opts.grace },
       );
@@ -141,25 +133,16 @@ function keyRow(k: KeyView): string[] {
   ];
 }
 
-const AGE = /^(\d+)(s|m|h|d)$/;
-const UNIT_SECONDS = { s: 1, m: 60, h: 3_600, d: 86_400 } as const;
-
-function ageSeconds(value: string): number | undefined {
-  const age = AGE.exec(value.trim());
-  if (age === null) return undefined;
-  return Number(age[1]) * UNIT_SECONDS[age[2] as keyof typeof UNIT_SECONDS];
-}
-
 /** `30d` → the ISO time 30 days from now; anything else goes to the server as is. */
 function parseExpiry(value: string): string {
-  const seconds = ageSeconds(value);
-  return seconds === undefined ? value : new Date(Date.now() + seconds * 1000).toISOString();
+  const ms = durationMs(value);
+  return ms === undefined ? value : new Date(Date.now() + ms).toISOString();
 }
 
 function parseGrace(value: string): number {
-  const seconds = /^\d+$/.test(value.trim()) ? Number(value) : ageSeconds(value);
-  if (seconds === undefined) {
+  const ms = /^\d+$/.test(value.trim()) ? Number(value) * 1000 : durationMs(value);
+  if (ms === undefined) {
     throw new InvalidArgumentError("expected a duration like 90s, 15m, 2h or 1d");
   }
-  return seconds;
+  return ms / 1000;
 }

@@ -1,9 +1,13 @@
 import { Command, CommanderError } from "commander";
 import { normalizeError } from "../core/error-render.ts";
 import { KeelError } from "../core/errors.ts";
+import { registerAuditCommands } from "./audit.ts";
 import { registerChatCommand } from "./chat.ts";
 import { registerConfigCommands } from "./config.ts";
+import { registerKeyCommands } from "./keys.ts";
 import { registerModelCommands } from "./models.ts";
+import { registerProjectCommands } from "./projects.ts";
+import { registerSecretCommands } from "./secrets.ts";
 import { registerServeCommand } from "./serve.ts";
 import { registerTraceCommands } from "./traces.ts";
 
@@ -24,6 +28,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerChatCommand(program);
   registerTraceCommands(program);
   registerModelCommands(program);
+  registerProjectCommands(program);
+  registerKeyCommands(program);
+  registerAuditCommands(program);
+  registerSecretCommands(program);
 
   try {
     await program.parseAsync(argv, { from: "user" });

@@ -1,8 +1,8 @@
-import { InvalidArgumentError, Option, type Command } from "commander";
+import { Option, type Command } from "commander";
 import { connect } from "../client/index.ts";
 import type { TraceDetail, TraceSummary } from "../traces/index.ts";
-// The CLI's shared output pieces (table, times, --url help) live with `keel projects`.
-import { json, serverUrlHelp, shortTime, table } from "./projects.ts";
+import { intInRange, parseTimeOption, urlOption } from "./options.ts";
+import { json, shortTime, table } from "./output.ts";
 
 /** `keel traces ls` and `keel traces show`: read traces from a running server. */
 export function registerTraceCommands(program: Command): void {
@@ -16,12 +16,12 @@ export function registerTraceCommands(program: Command): void {
     .option(
       "--since <time>",
       "started at or after: ISO-8601, epoch ms, or an age like 15m, 2h, 7d",
-      parseSince,
+      parseTimeOption,
     )
-    .option("--limit <n>", "traces per page, 1 to 200 (default 50)", parseLimit)
+    .option("--limit <n>", "traces per page, 1 to 200 (default 50)", intInRange(1, 200))
     .option("--cursor <cursor>", "continue from the page that printed this cursor")
     .option("--json", "print the page as JSON ({data, next_cursor})")
-    .option("--url <url>", serverUrlHelp)
+    .addOption(urlOption())
     .action(async (opts: LsOptions) => {
       const page = await connect(opts.url).listTraces({
         model: opts.model,
@@ -49,7 +49,7 @@ export function registerTraceCommands(program: Command): void {
     .description("show one trace with its attempts and bodies")
     .argument("<id>", "trace id (trc_…)")
     .option("--json", "print the trace as JSON")
-    .option("--url <url>", serverUrlHelp)
+    .addOption(urlOption())
     .action(async (id: string, opts: { json?: boolean; url?: string }) => {
       const trace = await connect(opts.url).getTrace(id);
       process.stdout.write(opts.json ? json(trace) : traceReport(trace));
@@ -64,25 +64,6 @@ interface LsOptions {
   cursor?: string;
   json?: boolean;
   url?: string;
-}
-
-const AGE = /^(\d+)(s|m|h|d)$/;
-const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-/** An age (`15m`) becomes the ISO time that long ago; anything else goes to the server as is. */
-function parseSince(value: string): string {
-  const age = AGE.exec(value.trim());
-  if (age === null) return value;
-  const unit = age[2] as keyof typeof UNIT_MS;
-  return new Date(Date.now() - Number(age[1]) * UNIT_MS[unit]).toISOString();
-}
-
-function parseLimit(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 200) {
-    throw new InvalidArgumentError("expected an integer from 1 to 200");
-  }
-  return n;
 }
 
 const headers = ["ID", "TIME (UTC)", "MODEL", "STATUS", "LATENCY", "TOKENS", "COST"];

@@ -128,7 +128,7 @@ export function createClient(options: ClientOptions): KeelClient {
     getTrace: (id) =>
       transport.json(traceDetailSchema, "GET", `/api/traces/${encodeURIComponent(id)}`),
     chatStream,
-    health: () => transport.json(readinessSchema, "GET", "/readyz", { accept: [503] }),
+    health: () => transport.json(readinessSchema, "GET", "/readyz", { okStatuses: [503] }),
   };
 }
 

@@ -13,12 +13,16 @@ export interface TransportOptions {
   apiKey?: Secret | undefined;
 }
 
+export type Method = "GET" | "POST" | "DELETE";
+
 export interface SendOptions {
   query?: Record<string, string>;
   body?: unknown;
   signal?: AbortSignal | undefined;
-  /** Accept these statuses besides 2xx as answers rather than errors. */
-  accept?: readonly number[];
+  /** Take these statuses besides 2xx as answers rather than errors. */
+  okStatuses?: readonly number[];
+  /** The Accept header, when the answer is not plain JSON (`application/x-ndjson`). */
+  accept?: string;
   /** Connections to use instead of undici's global pool. */
   dispatcher?: Dispatcher;
 }
@@ -31,11 +35,11 @@ export interface Response {
 
 export interface Transport {
   readonly baseUrl: string;
-  send(method: "GET" | "POST", path: string, options?: SendOptions): Promise<Response>;
+  send(method: Method, path: string, options?: SendOptions): Promise<Response>;
   /** Sends, then reads the JSON answer and checks it against the schema. */
   json<T extends z.ZodType>(
     schema: T,
-    method: "GET" | "POST",
+    method: Method,
     path: string,
     options?: SendOptions,
   ): Promise<z.infer<T>>;
@@ -43,17 +47,21 @@ export interface Transport {
 
 export function createTransport(options: TransportOptions): Transport {
   const baseUrl = normalizeBaseUrl(options.baseUrl);
-  const headers: Record<string, string> = { accept: "application/json" };
-  if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey.reveal()}`;
+  const auth: Record<string, string> =
+    options.apiKey === undefined ? {} : { authorization: `Bearer ${options.apiKey.reveal()}` };
 
-  async function send(method: "GET" | "POST", path: string, opts: SendOptions = {}) {
+  async function send(method: Method, path: string, opts: SendOptions = {}) {
     const url = `${baseUrl}${path}`;
+    const headers: Record<string, string> = {
+      accept: opts.accept ?? "application/json",
+      ...auth,
+      ...(opts.body === undefined ? {} : { "content-type": "application/json" }),
+    };
     let res;
     try {
       res = await request(url, {
         method,
-        headers:
-          opts.body === undefined ? headers : { ...headers, "content-type": "application/json" },
+        headers,
         ...(opts.query === undefined ? {} : { query: opts.query }),
         ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
         ...(opts.signal === undefined ? {} : { signal: opts.signal }),
@@ -62,7 +70,7 @@ export function createTransport(options: TransportOptions): Transport {
     } catch (err) {
       throw opts.signal?.aborted ? err : connectionError(baseUrl, err);
     }
-    const ok = res.statusCode < 300 || (opts.accept ?? []).includes(res.statusCode);
+    const ok = res.statusCode < 300 || (opts.okStatuses ?? []).includes(res.statusCode);
     if (!ok) throw errorFromBody(res.statusCode, await res.body.text(), url);
     return { status: res.statusCode, url, body: res.body };
   }
@@ -176,7 +184,7 @@ interface NetworkError {
 }
 
 /** A failure to reach the server at all, naming the URL and the likely fix. */
-function connectionError(baseUrl: string, err: unknown): KeelError {
+export function connectionError(baseUrl: string, err: unknown): KeelError {
   const e = (err ?? {}) as NetworkError;
   // Dual-stack connects fail with an AggregateError holding one error per address.
   const inner = Array.isArray(e.errors) ? ((e.errors[0] ?? {}) as NetworkError) : e;

@@ -20,6 +20,8 @@ export interface Config extends ConfigFile {
   readonly adminKey: Secret | undefined;
   /** KEEL_MASTER_KEY: the encryption master key; without it, a key file in the data dir. */
   readonly masterKey: Secret | undefined;
+  /** KEEL_MASTER_KEY_PREVIOUS: the key before a rotation, still opening older values. */
+  readonly previousMasterKey: Secret | undefined;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -79,6 +81,7 @@ export function parseConfig(raw: unknown, ctx: ParseContext): Config {
     providerKeys,
     adminKey: secretFromEnv(ctx.env, "KEEL_ADMIN_KEY"),
     masterKey: secretFromEnv(ctx.env, "KEEL_MASTER_KEY"),
+    previousMasterKey: secretFromEnv(ctx.env, "KEEL_MASTER_KEY_PREVIOUS"),
   });
 }
 
@@ -230,6 +233,14 @@ function objectAt(doc: Record<string, unknown>, key: string): Record<string, unk
 
 function setIfDefined(target: Record<string, unknown>, key: string, value: unknown): void {
   if (value !== undefined) target[key] = value;
+}
+
+/**
+ * A secret an operator names on the command line by its variable (`--new-key-env NAME`), so
+ * the value itself never appears in a shell history or process list.
+ */
+export function secretFromEnvironment(name: string, env: Env = process.env): Secret | undefined {
+  return secretFromEnv(env, name);
 }
 
 function secretFromEnv(env: Env, name: string): Secret | undefined {

@@ -20,6 +20,12 @@ export const errorCatalog = {
     title: "Prompt longer than the model's context",
   },
   unsupported: { status: 400, type: "invalid_request_error", title: "Not supported by this model" },
+  /** A model route's guardrails refused the input (400) or withheld the answer (422). */
+  guardrail_blocked: {
+    status: 400,
+    type: "invalid_request_error",
+    title: "Blocked by the model's guardrails",
+  },
   unauthorized: { status: 401, type: "authentication_error", title: "Missing or invalid API key" },
   forbidden: { status: 403, type: "permission_error", title: "Not allowed" },
   not_found: { status: 404, type: "not_found_error", title: "Not found" },

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from "kysely";
-import { isCiphertext, type CipherContext } from "./crypto.ts";
+import { CIPHERTEXT_VERSION, isCiphertext, type CipherContext } from "./crypto.ts";
 import type { Database } from "./db/tables.ts";
 import { KeelError } from "./errors.ts";
 import type { Keyring } from "./keyring.ts";
@@ -21,6 +21,11 @@ export interface EncryptedColumn {
   /** The row id column; it is part of each value's associated data. */
   idColumn: string;
   column: string;
+  /**
+   * The column may also hold plain values written before encryption was switched on (trace
+   * bodies): a rotation leaves those as they are instead of refusing them.
+   */
+  plaintextAllowed?: boolean;
 }
 
 export interface RotationProgress {
@@ -45,6 +50,11 @@ export interface RotateMasterKeyOptions {
   batchSize?: number;
   /** Called after each committed batch (progress reporting). */
   onBatch?: (progress: Readonly<RotationProgress>) => void | Promise<void>;
+  /**
+   * Stops the run after the batch in progress commits (Ctrl-C, a row budget): the result
+   * says `complete: false` and the next run resumes there.
+   */
+  signal?: AbortSignal;
   now?: () => number;
 }
 
@@ -54,6 +64,8 @@ export interface RotationResult {
   skipped: number;
   /** Whether this run continued an interrupted one. */
   resumed: boolean;
+  /** False when `signal` stopped the run before every column was done. */
+  complete: boolean;
 }
 
 export const ROTATION_META_KEY = "master_key_rotation";
@@ -90,6 +102,9 @@ export async function rotateMasterKey(options: RotateMasterKeyOptions): Promise<
       };
 
   while (progress.column_index < columns.length) {
+    if (options.signal?.aborted === true) {
+      return { keyId: keyring.primaryId, ...counts(progress), resumed, complete: false };
+    }
     const column = columns[progress.column_index]!;
     const { rows, next } = await db.transaction().execute(async (trx) => {
       const page = await readPage(trx, column, progress.cursor, batchSize);
@@ -117,12 +132,35 @@ export async function rotateMasterKey(options: RotateMasterKeyOptions): Promise<
 
   progress = { ...progress, completed_at: now() };
   await writeProgress(db, progress, now());
-  return {
-    keyId: keyring.primaryId,
-    rotated: progress.rotated,
-    skipped: progress.skipped,
-    resumed,
-  };
+  return { keyId: keyring.primaryId, ...counts(progress), resumed, complete: true };
+}
+
+function counts(progress: RotationProgress): { rotated: number; skipped: number } {
+  return { rotated: progress.rotated, skipped: progress.skipped };
+}
+
+/**
+ * How many values a rotation of these columns will look at (sealed values only, where a
+ * column also holds plain ones): the total for progress output.
+ */
+export async function countEncryptedValues(
+  db: Kysely<Database>,
+  columns: readonly EncryptedColumn[],
+): Promise<number> {
+  let total = 0;
+  for (const column of columns) {
+    checkIdentifiers(column);
+    const value = sql.ref(column.column);
+    const sealed =
+      column.plaintextAllowed === true
+        ? sql`${value} like ${`${CIPHERTEXT_VERSION}:%`}`
+        : sql`1 = 1`;
+    const result = await sql<{ n: number | string }>`
+      select count(*) as n from ${sql.table(column.table)}
+      where ${value} is not null and ${sealed}`.execute(db);
+    total += Number(result.rows[0]?.n ?? 0);
+  }
+  return total;
 }
 
 /** The progress record of the last or current rotation, if any. */
@@ -168,9 +206,11 @@ async function readPage(
   const id = sql.ref(column.idColumn);
   const value = sql.ref(column.column);
   const after = cursor === null ? sql`1 = 1` : sql`${id} > ${cursor}`;
+  const sealed =
+    column.plaintextAllowed === true ? sql`${value} like ${`${CIPHERTEXT_VERSION}:%`}` : sql`1 = 1`;
   const result = await sql<StoredValue>`
     select ${id} as id, ${value} as value from ${sql.table(column.table)}
-    where ${value} is not null and ${after}
+    where ${value} is not null and ${after} and ${sealed}
     order by ${id} limit ${limit}`.execute(trx);
   return result.rows.map((row) => ({ id: String(row.id), value: row.value }));
 }
@@ -186,6 +226,7 @@ async function rotateRow(
   let current: string | undefined = row.value;
   for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
     if (current === undefined || !keyring.needsRotation(current)) return false;
+    if (!isCiphertext(current) && column.plaintextAllowed === true) return false;
     if (!isCiphertext(current)) {
       throw new KeelError(
         "conflict",

@@ -3,6 +3,7 @@ import type { Logger } from "../core/logger.ts";
 import type { Metrics } from "../monitoring/metrics.ts";
 import type { TraceSink } from "../traces/schema.ts";
 import type { Call } from "./call.ts";
+import type { QuotaStage } from "./quota-stage.ts";
 import { buildTrace, type CallResult } from "./trace-builder.ts";
 import { costMicros, type TokenCounts } from "./usage.ts";
 
@@ -11,16 +12,24 @@ export const NO_TOKENS: TokenCounts = { prompt_tokens: 0, completion_tokens: 0, 
 /**
  * Keeps the calls in progress (for the in-flight gauge and the shutdown's abort) and records
  * each finished one: its trace goes to the sink (never awaited, never thrown into the
- * request) and its outcome into the metrics.
+ * request), its outcome into the metrics, and its usage settles its quota reservation.
  */
 export class CallTracker {
   readonly #traces: TraceSink;
   readonly #metrics: Metrics;
   readonly #logger: Logger;
   readonly #keepBodies: boolean;
+  readonly #quotas: QuotaStage | undefined;
   readonly #active = new Set<Call>();
 
-  constructor(deps: { traces: TraceSink; metrics: Metrics; logger: Logger; keepBodies: boolean }) {
+  constructor(deps: {
+    traces: TraceSink;
+    metrics: Metrics;
+    logger: Logger;
+    keepBodies: boolean;
+    quotas?: QuotaStage;
+  }) {
+    this.#quotas = deps.quotas;
     this.#traces = deps.traces;
     this.#metrics = deps.metrics;
     this.#logger = deps.logger;
@@ -49,6 +58,7 @@ export class CallTracker {
     const endedAt = Date.now();
     const { prompt_tokens, completion_tokens } = result.tokens;
     const cost = costMicros(call.route.price, prompt_tokens, completion_tokens);
+    this.#quotas?.settle(call, result.tokens, cost);
     const error = result.error;
     const m = this.#metrics;
     m.inFlight.dec({ model });

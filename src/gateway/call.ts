@@ -1,5 +1,8 @@
 import { performance } from "node:perf_hooks";
+import type { Identity } from "../auth/index.ts";
 import { KeelError } from "../core/errors.ts";
+import type { GuardrailDecision } from "../guardrails/index.ts";
+import type { Reservation } from "../quotas/index.ts";
 import type { Attempt, TraceEndpoint } from "../traces/schema.ts";
 import type { ModelRoute } from "./router.ts";
 
@@ -11,6 +14,8 @@ export interface RequestMeta {
   userAgent: string | undefined;
   /** Aborted when the client goes away before the answer is complete. */
   signal: AbortSignal;
+  /** Who is calling: the models it may use, its project (for the trace) and its limits. */
+  identity: Identity;
 }
 
 /**
@@ -21,6 +26,7 @@ export class Call {
   readonly traceId: string;
   readonly requestId: string;
   readonly userAgent: string | undefined;
+  readonly identity: Identity;
   readonly endpoint: TraceEndpoint;
   readonly route: ModelRoute;
   readonly stream: boolean;
@@ -33,6 +39,10 @@ export class Call {
   readonly attempts: Attempt[] = [];
   /** Milliseconds from the start to the first content byte; null until then. */
   ttftMs: number | null = null;
+  /** What each guardrail decided, for the trace (types and counts, never values). */
+  readonly guardrails: GuardrailDecision[] = [];
+  /** The quota reservation taken before the upstream call; settled when the call is recorded. */
+  reservation: Reservation | undefined = undefined;
   readonly #controller = new AbortController();
   readonly #clientSignal: AbortSignal;
 
@@ -46,6 +56,7 @@ export class Call {
     this.traceId = meta.traceId;
     this.requestId = meta.requestId;
     this.userAgent = meta.userAgent;
+    this.identity = meta.identity;
     this.endpoint = endpoint;
     this.route = route;
     this.stream = stream;

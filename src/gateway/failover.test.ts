@@ -1,6 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
+import { anonymousOwner } from "../auth/index.ts";
 import { parseConfig } from "../core/config.ts";
 import { KeelError } from "../core/errors.ts";
 import { createMetrics, type Metrics } from "../monitoring/metrics.ts";
@@ -68,7 +69,13 @@ function setup(model: Record<string, unknown>): Setup {
 }
 
 function newCall(route: ModelRoute, signal: AbortSignal = new AbortController().signal): Call {
-  const meta = { traceId: "trc_test", requestId: "req_test", userAgent: undefined, signal };
+  const meta = {
+    traceId: "trc_test",
+    requestId: "req_test",
+    userAgent: undefined,
+    signal,
+    identity: anonymousOwner,
+  };
   return new Call(meta, "chat.completions", route, false, 60_000);
 }
 

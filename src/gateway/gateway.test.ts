@@ -1,5 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { anonymousOwner } from "../auth/index.ts";
 import { parseConfig } from "../core/config.ts";
 import { KeelError } from "../core/errors.ts";
 import { createLogger } from "../core/logger.ts";
@@ -131,7 +132,13 @@ function setup(
 }
 
 function meta(signal: AbortSignal = new AbortController().signal): RequestMeta {
-  return { traceId: "trc_test", requestId: "req_test", userAgent: "test-agent", signal };
+  return {
+    traceId: "trc_test",
+    requestId: "req_test",
+    userAgent: "test-agent",
+    signal,
+    identity: anonymousOwner,
+  };
 }
 
 const hello = (model: string, extra: Partial<ChatRequest> = {}): ChatRequest => ({
@@ -319,12 +326,12 @@ describe("gateway", () => {
       [new MemoryProvider("a")],
     );
     assert.deepEqual(
-      gateway.models().map((m) => [m.id, m.kind]),
+      gateway.models(anonymousOwner).map((m) => [m.id, m.kind]),
       [
         ["c", "chat"],
         ["e", "embedding"],
       ],
     );
-    assert.ok(Number.isInteger(gateway.models()[0]!.created));
+    assert.ok(Number.isInteger(gateway.models(anonymousOwner)[0]!.created));
   });
 });

@@ -1,3 +1,4 @@
+import { assertModelAllowed, visibleModels, type Identity } from "../auth/index.ts";
 import type { Config } from "../core/config.ts";
 import { normalizeError } from "../core/error-render.ts";
 import { KeelError } from "../core/errors.ts";
@@ -20,30 +21,22 @@ import { Call, type RequestMeta } from "./call.ts";
 import { CallTracker, NO_TOKENS } from "./call-tracker.ts";
 import { breakerStateValue } from "./circuit-breaker.ts";
 import type { Deployment } from "./deployment.ts";
+import {
+  chatSpec,
+  chatStreamSpec,
+  completionSpec,
+  completionStreamSpec,
+  embeddingSpec,
+  type StreamSpec,
+  type UnarySpec,
+} from "./endpoint-specs.ts";
 import { runWithFailover, type FailoverOptions } from "./failover.ts";
 import { endpointKind, modelNotFound, wrongKind } from "./model-errors.ts";
+import { QuotaStage } from "./quota-stage.ts";
 import { readiness, type GatewayReadiness } from "./readiness.ts";
-import {
-  chatNeeds,
-  completionNeeds,
-  embeddingNeeds,
-  upstreamStreamRequest,
-} from "./request-needs.ts";
-import {
-  accountChat,
-  accountCompletion,
-  accountEmbedding,
-  type Accounting,
-} from "./response-accounting.ts";
+import { redactionKey } from "./route-guardrails.ts";
 import { buildRoutes } from "./router.ts";
-import { ChatStreamAssembler, CompletionStreamAssembler } from "./stream-assembler.ts";
-import {
-  firstChunk,
-  StreamSession,
-  type ChunkAssembler,
-  type StreamChunk,
-} from "./stream-session.ts";
-import { estimateChatPromptTokens, estimateCompletionPromptTokens } from "./usage.ts";
+import { firstChunk, StreamSession, type StreamChunk } from "./stream-session.ts";
 
 export interface GatewayDeps {
   config: Config;
@@ -67,14 +60,16 @@ export interface GatewayModel {
 }
 
 /**
- * The gateway service: routes a validated request for a public model to its deployments
- * (failover, retries, circuit breaking), accounts for usage and cost, and records a trace and
- * metrics for every request that names a configured model. It knows nothing of HTTP; the
- * routes turn its answers and stream sessions into responses.
+ * The gateway service: checks that the caller may use the model, runs the route's input
+ * guardrails, reserves the caller's quota, routes the request to its deployments (failover,
+ * retries, circuit breaking), runs the output guardrails, accounts for usage and cost, settles
+ * the quota, and records a trace (with the caller's project) and metrics for every request that
+ * names a configured model. It knows nothing of HTTP; the routes turn its answers and stream
+ * sessions into responses.
  */
 export interface Gateway {
-  /** Public model names with kind and creation time, for GET /v1/models. */
-  models(): GatewayModel[];
+  /** Public models with kind and creation time, for GET /v1/models: those `identity` may use. */
+  models(identity: Identity): GatewayModel[];
   /** Whether `name` is a configured public model. */
   hasModel(name: string): boolean;
   /** Ready when every model has a deployment whose provider is healthy and breaker not open. */
@@ -108,26 +103,35 @@ export function createGateway(deps: GatewayDeps): Gateway {
     random,
     onBreakerChange: (d, state) =>
       metrics.breakerState.set({ model: d.model, deployment: d.label }, breakerStateValue[state]),
+    redactionKey: redactionKey(config.masterKey),
   });
   for (const route of routes.values()) {
     for (const d of route.deployments) {
       metrics.breakerState.set({ model: d.model, deployment: d.label }, 0);
     }
   }
+  const quotas = new QuotaStage(deps.quotas);
   const tracker = new CallTracker({
     traces: deps.traces,
     metrics,
     logger: deps.logger,
     keepBodies: config.traces.bodies === "full",
+    quotas,
   });
   const created = Math.floor(Date.now() / 1000);
+  const names = [...routes.keys()];
   const budgetMs = config.server.request_timeout_ms;
   const unary: FailoverOptions = { metrics, random, settleOnSuccess: true };
   const streamed: FailoverOptions = { metrics, random, settleOnSuccess: false };
   let shuttingDown = false;
 
-  /** Starts following a request; an unknown model is a 404 and no trace. */
+  /**
+   * Starts following a request. A model the key may not use is a 403 whether or not it exists
+   * (so a restricted key learns nothing of other models); an unknown model is a 404. Neither
+   * gets a trace.
+   */
   const begin = (endpoint: TraceEndpoint, model: string, meta: RequestMeta, stream: boolean) => {
+    assertModelAllowed(meta.identity, model);
     const route = routes.get(model);
     if (route === undefined) throw modelNotFound(model, endpoint, routes);
     const call = new Call(meta, endpoint, route, stream, budgetMs);
@@ -146,6 +150,26 @@ export function createGateway(deps: GatewayDeps): Gateway {
     }
   };
 
+  /**
+   * Input guardrails, then the quota reservation: a refused request never reaches the
+   * provider, and one the guardrails refuse costs no quota. Returns the request to send.
+   */
+  const prepare = async <Req>(
+    call: Call,
+    spec: UnarySpec<Req, unknown> | StreamSpec<Req, unknown>,
+    req: Req,
+    sent: { body: unknown },
+  ): Promise<Req> => {
+    admit(call);
+    const guarded = spec.guardInput(call, req);
+    sent.body = guarded.request;
+    if (guarded.blocked !== undefined) throw guarded.blocked;
+    const estimate = spec.estimate(guarded.request);
+    const pending = quotas.reserve(call, estimate.prompt, estimate.completion);
+    if (pending !== undefined) await pending;
+    return guarded.request;
+  };
+
   const fail = (call: Call, err: unknown, requestBody: unknown): KeelError => {
     const error = normalizeError(err);
     tracker.finish(call, {
@@ -159,66 +183,72 @@ export function createGateway(deps: GatewayDeps): Gateway {
     return error;
   };
 
-  const unaryCall = async <Res extends { model: string }>(
-    endpoint: TraceEndpoint,
-    req: { model: string },
+  const unaryCall = async <Req extends { model: string }, Res extends { model: string }>(
+    spec: UnarySpec<Req, Res>,
+    req: Req,
     meta: RequestMeta,
-    needs: number,
-    invoke: (d: Deployment, signal: AbortSignal) => Promise<Res>,
-    account: (res: Res) => Accounting,
   ): Promise<Res> => {
-    const call = begin(endpoint, req.model, meta, false);
+    const call = begin(spec.endpoint, req.model, meta, false);
+    // What the trace keeps of the request: after the input guardrails, the redacted copy.
+    const sent: { body: unknown } = { body: req };
     try {
-      admit(call);
-      const { value } = await runWithFailover(call, needs, invoke, unary);
+      const request = await prepare(call, spec, req, sent);
+      const invoke = (d: Deployment, signal: AbortSignal) => spec.invoke(d, request, signal);
+      const { value } = await runWithFailover(call, spec.needs(request), invoke, unary);
       value.model = call.route.name;
-      const { tokens, finishReason, body } = account(value);
+      const withheld = spec.guardOutput(call, value);
+      const { tokens, finishReason, body } = spec.account(request, value);
       tracker.finish(call, {
-        httpStatus: 200,
-        error: undefined,
+        httpStatus: withheld?.status ?? 200,
+        error: withheld,
         tokens,
-        finishReason,
-        requestBody: req,
-        responseBody: body,
+        finishReason: withheld === undefined ? finishReason : "content_filter",
+        requestBody: request,
+        responseBody: withheld === undefined ? body : null,
       });
+      if (withheld !== undefined) throw withheld;
       return value;
     } catch (err) {
-      throw fail(call, err, req);
+      throw fail(call, err, sent.body);
     }
   };
 
-  const streamCall = async <C extends StreamChunk>(
-    endpoint: TraceEndpoint,
-    req: ChatRequest | CompletionRequest,
+  const streamCall = async <Req extends { model: string }, C extends StreamChunk>(
+    spec: StreamSpec<Req, C>,
+    req: Req & { stream_options?: { include_usage?: boolean | undefined } | null | undefined },
     meta: RequestMeta,
-    needs: number,
-    open: (d: Deployment, signal: AbortSignal) => AsyncIterable<C>,
-    assembler: ChunkAssembler<C>,
-    estimatePrompt: () => number,
   ): Promise<StreamSession<C>> => {
-    const call = begin(endpoint, req.model, meta, true);
+    const call = begin(spec.endpoint, req.model, meta, true);
+    const sent: { body: unknown } = { body: req };
     try {
-      admit(call);
-      const opened = (d: Deployment, signal: AbortSignal) => firstChunk(open(d, signal));
-      const { value, attempt } = await runWithFailover(call, needs, opened, streamed);
+      const request = await prepare(call, spec, req, sent);
+      const opened = (d: Deployment, signal: AbortSignal) =>
+        firstChunk(spec.open(d, request, signal));
+      const { value, attempt } = await runWithFailover(call, spec.needs(request), opened, streamed);
       return new StreamSession({
         call,
         attempt,
         iterator: value.iterator,
         first: value.first,
-        assembler,
+        assembler: spec.assembler(tracker.keepBodies),
         forwardUsage: req.stream_options?.include_usage === true,
-        requestBody: req,
-        estimatePrompt,
+        requestBody: request,
+        estimatePrompt: () => spec.estimatePrompt(request),
         tracker,
+        guard: spec.guard(call.route.guardrails),
       });
     } catch (err) {
-      throw fail(call, err, req);
+      throw fail(call, err, sent.body);
     }
   };
 
   return {
-    models: () => [...routes.values()].map((r) => ({ id: r.name, kind: r.kind, created })),
+    models: (identity) =>
+      visibleModels(identity, names).map((name) => ({
+        id: name,
+        kind: routes.get(name)!.kind,
+        created,
+      })),
     hasModel: (name) => routes.has(name),
     readiness: () => readiness(routes.values()),
 
@@ -229,68 +259,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
       );
     },
 
-    chat: (req, meta) =>
-      unaryCall(
-        "chat.completions",
-        req,
-        meta,
-        chatNeeds(req),
-        (d, signal) => d.provider.chat({ ...req, model: d.upstreamModel }, { signal }),
-        (res) => accountChat(req, res),
-      ),
-
-    streamChat: (req, meta) => {
-      const upstream = upstreamStreamRequest(req);
-      return streamCall(
-        "chat.completions",
-        req,
-        meta,
-        chatNeeds(req),
-        (d, signal) => d.provider.stream({ ...upstream, model: d.upstreamModel }, { signal }),
-        new ChatStreamAssembler(tracker.keepBodies),
-        () => estimateChatPromptTokens(req),
-      );
-    },
-
-    // Deployments without completion()/streamCompletion()/embed() never get these requests:
-    // the router only picks deployments whose provider has the capability (deployment.ts).
-    completion: (req, meta) =>
-      unaryCall(
-        "completions",
-        req,
-        meta,
-        completionNeeds(req, false),
-        (d, signal) => d.provider.completion!({ ...req, model: d.upstreamModel }, { signal }),
-        (res) => accountCompletion(req, res),
-      ),
-
-    streamCompletion: (req, meta) => {
-      const upstream = upstreamStreamRequest(req);
-      return streamCall(
-        "completions",
-        req,
-        meta,
-        completionNeeds(req, true),
-        (d, signal) =>
-          d.provider.streamCompletion!({ ...upstream, model: d.upstreamModel }, { signal }),
-        new CompletionStreamAssembler(tracker.keepBodies),
-        () => estimateCompletionPromptTokens(req),
-      );
-    },
-
-    embed: (req, meta) =>
-      unaryCall(
-        "embeddings",
-        req,
-        meta,
-        embeddingNeeds,
-        (d, signal) => d.provider.embed!({ ...req, model: d.upstreamModel }, { signal }),
-        (res) => accountEmbedding(req, res),
-      ),
+    chat: (req, meta) => unaryCall(chatSpec, req, meta),
+    streamChat: (req, meta) => streamCall(chatStreamSpec, req, meta),
+    completion: (req, meta) => unaryCall(completionSpec, req, meta),
+    streamCompletion: (req, meta) => streamCall(completionStreamSpec, req, meta),
+    embed: (req, meta) => unaryCall(embeddingSpec, req, meta),
 
     rejected: (endpoint, model, body, error, meta) => {
       const route = routes.get(model);
-      if (route === undefined) return;
+      if (route === undefined || visibleModels(meta.identity, [model]).length === 0) return;
       const stream = (body as { stream?: unknown } | null)?.stream === true;
       const call = new Call(meta, endpoint, route, stream, 0);
       tracker.begin(call);

@@ -1,8 +1,10 @@
 import type { ModelConfig, PriceConfig, RetryConfig } from "../core/config-schema.ts";
 import { KeelError } from "../core/errors.ts";
+import type { Secret } from "../core/secret.ts";
 import type { ProviderSet } from "../providers/registry.ts";
 import { CircuitBreaker, type BreakerState } from "./circuit-breaker.ts";
 import { capabilityNames, Deployment } from "./deployment.ts";
+import { RouteGuardrails } from "./route-guardrails.ts";
 import { createStrategy, type Strategy } from "./strategies.ts";
 
 /**
@@ -15,6 +17,8 @@ export interface RouterOptions {
   now: () => number;
   random: () => number;
   onBreakerChange: (deployment: Deployment, state: BreakerState) => void;
+  /** The key for guardrails' `hash` redaction (derived from the master key), if any. */
+  redactionKey?: Secret | undefined;
 }
 
 export class ModelRoute {
@@ -22,6 +26,7 @@ export class ModelRoute {
   readonly kind: ModelConfig["kind"];
   readonly price: PriceConfig | undefined;
   readonly retry: RetryConfig;
+  readonly guardrails: RouteGuardrails;
   readonly deployments: readonly Deployment[];
   readonly groups: readonly (readonly Deployment[])[];
   readonly #strategies: readonly Strategy<Deployment>[];
@@ -32,6 +37,7 @@ export class ModelRoute {
     this.kind = config.kind;
     this.price = config.price;
     this.retry = config.retry;
+    this.guardrails = new RouteGuardrails(config.name, config.guardrails, options.redactionKey);
     this.deployments = config.deployments.map((d, i) => {
       const provider = providers.get(d.provider);
       if (provider === undefined) {

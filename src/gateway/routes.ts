@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { z } from "zod";
+import { assertModelAllowed, identityOf } from "../auth/index.ts";
 import { parseInput } from "../core/error-render.ts";
 import { KeelError } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
@@ -19,7 +20,8 @@ import type { StreamChunk, StreamSession } from "./stream-session.ts";
  * /v1/embeddings (JSON or server-sent events), GET /v1/models and /v1/models/{id}. Handlers
  * validate, call the gateway and return; errors are thrown and rendered by the server's one
  * error handler as OpenAI error objects. Every request that names a configured model carries
- * its trace id in `x-keel-trace-id`.
+ * its trace id in `x-keel-trace-id`. A key limited to some models sees only those in the list
+ * and gets 403 `forbidden` for any other name, configured or not.
  */
 export const gatewayRoutes: FastifyPluginAsync<{ gateway: Gateway }> = (app, { gateway }) => {
   app.post(
@@ -54,9 +56,9 @@ export const gatewayRoutes: FastifyPluginAsync<{ gateway: Gateway }> = (app, { g
     },
   );
 
-  app.get("/v1/models", { config: { permission: "models:invoke" } }, () => ({
+  app.get("/v1/models", { config: { permission: "models:invoke" } }, (request) => ({
     object: "list",
-    data: gateway.models().map((m) => modelObject(m.id, m.created)),
+    data: gateway.models(identityOf(request)).map((m) => modelObject(m.id, m.created)),
   }));
 
   // A wildcard, so that ids with "/" (org/model) resolve whether or not the client encoded it.
@@ -65,9 +67,12 @@ export const gatewayRoutes: FastifyPluginAsync<{ gateway: Gateway }> = (app, { g
     { config: { permission: "models:invoke" } },
     (request: FastifyRequest<{ Params: { "*": string } }>) => {
       const id = request.params["*"];
-      const model = gateway.models().find((m) => m.id === id);
+      const identity = identityOf(request);
+      assertModelAllowed(identity, id);
+      const models = gateway.models(identity);
+      const model = models.find((m) => m.id === id);
       if (model === undefined) {
-        const known = gateway.models().map((m) => m.id);
+        const known = models.map((m) => m.id);
         throw new KeelError(
           "model_not_found",
           `model "${id}" does not exist; available models: ${known.join(", ") || "none"}`,
@@ -93,11 +98,14 @@ function modelField(body: unknown): string | undefined {
 
 /**
  * The request's facts for the gateway, and an abort signal that fires when the client goes
- * away before its answer is complete (so the upstream call is cancelled too).
+ * away before its answer is complete (so the upstream call is cancelled too). A model the key
+ * may not use is refused (403) here, before the body is validated or anything is traced.
  */
 function requestMeta(request: FastifyRequest, reply: FastifyReply, gateway: Gateway): RequestMeta {
+  const identity = identityOf(request);
   const traceId = newId("trace");
   const model = modelField(request.body);
+  if (model !== undefined) assertModelAllowed(identity, model);
   if (model !== undefined && gateway.hasModel(model)) reply.header("x-keel-trace-id", traceId);
   const controller = new AbortController();
   const res = reply.raw;
@@ -109,6 +117,7 @@ function requestMeta(request: FastifyRequest, reply: FastifyReply, gateway: Gate
     requestId: request.id,
     userAgent: request.headers["user-agent"],
     signal: controller.signal,
+    identity,
   };
 }
 

@@ -1,6 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
+import { anonymousOwner } from "../auth/index.ts";
 import { parseConfig } from "../core/config.ts";
 import { KeelError } from "../core/errors.ts";
 import { createLogger } from "../core/logger.ts";
@@ -147,7 +148,13 @@ function setup(model: Record<string, unknown>, providers: StreamProvider[]) {
 }
 
 function meta(signal: AbortSignal = new AbortController().signal): RequestMeta {
-  return { traceId: "trc_test", requestId: "req_test", userAgent: "test-agent", signal };
+  return {
+    traceId: "trc_test",
+    requestId: "req_test",
+    userAgent: "test-agent",
+    signal,
+    identity: anonymousOwner,
+  };
 }
 
 const hello = (model: string, extra: Partial<ChatRequest> = {}): ChatRequest => ({

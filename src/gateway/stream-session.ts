@@ -5,6 +5,7 @@ import type { AttemptHandle } from "./attempt.ts";
 import type { Call } from "./call.ts";
 import type { CallTracker } from "./call-tracker.ts";
 import type { SseSink } from "./sse-writer.ts";
+import type { StreamGuard } from "./stream-guardrails.ts";
 import { resolveUsage } from "./usage.ts";
 
 /** The chunk shapes a session relays (chat and text completion chunks). */
@@ -36,6 +37,8 @@ export interface StreamSessionParts<C> {
   requestBody: unknown;
   estimatePrompt: () => number;
   tracker: CallTracker;
+  /** The route's output guardrails, applied to every chunk before it is counted or sent. */
+  guard?: StreamGuard<C> | undefined;
 }
 
 /**
@@ -43,7 +46,8 @@ export interface StreamSessionParts<C> {
  * events, then records the call. After the first byte there is no failover: an upstream
  * failure, a stall past the deployment's timeout, or the shutdown ends the stream with an
  * error event and a final chunk whose `finish_reason` is "error", and the trace says error.
- * A client that goes away aborts the upstream call.
+ * A client that goes away aborts the upstream call. A value the output guardrails block ends
+ * the stream the same way, with `finish_reason` "content_filter", and closes the upstream.
  */
 export class StreamSession<C extends StreamChunk> {
   readonly #parts: StreamSessionParts<C>;
@@ -86,6 +90,7 @@ export class StreamSession<C extends StreamChunk> {
   }
 
   #forward(chunk: C, sink: SseSink): Promise<void> | undefined {
+    this.#parts.guard?.apply(chunk);
     if (this.#parts.assembler.add(chunk)) this.#parts.call.markFirstToken();
     chunk.model = this.#model;
     if (chunk.usage !== undefined && !this.#parts.forwardUsage) {
@@ -103,12 +108,25 @@ export class StreamSession<C extends StreamChunk> {
   #end(error: unknown): void {
     if (this.#ended) return;
     this.#ended = true;
-    const { call, attempt, assembler, tracker } = this.#parts;
+    const { call, attempt, assembler, tracker, guard } = this.#parts;
     call.signal.removeEventListener("abort", this.#onAbort);
-    const failure = attempt.settle(error);
+    const blocked = isGuardrailBlock(error) ? error : undefined;
+    let failure = attempt.settle(blocked === undefined ? error : undefined) ?? blocked;
+    if (blocked !== undefined) void this.#parts.iterator.return?.()?.catch(() => undefined);
+    let rest: C[] = [];
+    if (failure === undefined && guard !== undefined) {
+      try {
+        rest = guard.rest();
+      } catch (err) {
+        failure = isGuardrailBlock(err) ? err : undefined;
+      }
+    }
+    for (const chunk of rest) assembler.add(chunk);
+    guard?.record(call);
     const tokens = resolveUsage(assembler.usage, this.#parts.estimatePrompt, assembler.chars);
     const sink = this.#sink;
     if (sink !== undefined) {
+      for (const chunk of rest) void sink.send(JSON.stringify(chunk));
       if (failure === undefined && this.#parts.forwardUsage && assembler.usage === undefined) {
         // The client asked for usage and the upstream sent none: Keel's own count.
         const { prompt_tokens, completion_tokens } = tokens;
@@ -122,7 +140,8 @@ export class StreamSession<C extends StreamChunk> {
       if (failure !== undefined) {
         // Best effort: a closed or congested socket drops these, and the stream ends anyway.
         void sink.send(JSON.stringify(toOpenAIError(failure)));
-        void sink.send(JSON.stringify(assembler.closingChunk(this.#model, "error")));
+        const reason = failure.code === "guardrail_blocked" ? "content_filter" : "error";
+        void sink.send(JSON.stringify(assembler.closingChunk(this.#model, reason)));
       }
       sink.end();
     }
@@ -130,11 +149,20 @@ export class StreamSession<C extends StreamChunk> {
       httpStatus: 200,
       error: failure,
       tokens,
-      finishReason: failure === undefined ? assembler.finishReason : "error",
+      finishReason:
+        failure === undefined
+          ? assembler.finishReason
+          : failure.code === "guardrail_blocked"
+            ? "content_filter"
+            : "error",
       requestBody: this.#parts.requestBody,
       responseBody: tracker.keepBodies ? assembler.assembled(this.#model) : null,
     });
   }
+}
+
+function isGuardrailBlock(error: unknown): error is KeelError {
+  return error instanceof KeelError && error.code === "guardrail_blocked";
 }
 
 /** Opens a provider stream and pulls its first chunk, so that failover can happen until then. */

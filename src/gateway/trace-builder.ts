@@ -26,7 +26,7 @@ export function buildTrace(
   const error = result.error;
   return {
     id: call.traceId,
-    project_id: null,
+    project_id: call.identity.projectId,
     request_id: call.requestId,
     endpoint: call.endpoint,
     model: call.route.name,
@@ -47,6 +47,15 @@ export function buildTrace(
     attempts: call.attempts,
     request_body: keepBodies ? result.requestBody : null,
     response_body: keepBodies ? (result.responseBody ?? null) : null,
-    metadata: call.userAgent === undefined ? {} : { user_agent: call.userAgent },
+    metadata: traceMetadata(call),
   };
+}
+
+/** The user agent, the calling key, and what the guardrails decided (no detected values). */
+function traceMetadata(call: Call): Record<string, unknown> {
+  const metadata: Record<string, unknown> = {};
+  if (call.userAgent !== undefined) metadata.user_agent = call.userAgent;
+  if (call.identity.keyId !== null) metadata.key_id = call.identity.keyId;
+  if (call.guardrails.length > 0) metadata.guardrails = call.guardrails;
+  return metadata;
 }

@@ -2,6 +2,12 @@ import type { z } from "zod";
 import type { OpenAICompatibleProviderConfig } from "../core/config-schema.ts";
 import { KeelError } from "../core/errors.ts";
 import { malformedResponse, streamErrorEvent } from "./http-errors.ts";
+import {
+  isPlainChatChunk,
+  isPlainChatCompletion,
+  isPlainCompletion,
+  type FastCheck,
+} from "./openai-fast-checks.ts";
 import { openAIPreset } from "./openai-presets.ts";
 import type {
   CallOptions,
@@ -25,13 +31,14 @@ import {
   type EmbeddingResponse,
 } from "./schema.ts";
 import type { SseEvent } from "./sse.ts";
-import { UpstreamClient } from "./upstream-http.ts";
+import { parseAnswer, UpstreamClient } from "./upstream-http.ts";
 
 /**
  * One provider for every engine that speaks the OpenAI API (OpenAI, vLLM, Ollama, llama.cpp
  * server, TGI); the differences are preset data. Requests go upstream as the client sent them,
  * unknown and provider-specific fields included; answers are checked with the canonical zod
- * schemas before they go further.
+ * schemas before they go further (plain answers through a structural fast check that accepts
+ * only what the schema would, see `openai-fast-checks.ts`).
  */
 export function createOpenAICompatibleProvider(
   name: string,
@@ -42,6 +49,13 @@ export function createOpenAICompatibleProvider(
 }
 
 type StreamOptions = ChatRequest["stream_options"];
+
+/** How a stream's chunks are checked: the schema, its fast check, the name errors use. */
+interface ChunkCheck<T extends z.ZodType> {
+  schema: T;
+  fast: FastCheck;
+  what: string;
+}
 
 class OpenAICompatibleProvider implements Provider {
   readonly name: string;
@@ -91,12 +105,18 @@ class OpenAICompatibleProvider implements Provider {
       chatCompletionSchema,
       "chat completion",
       signal,
+      isPlainChatCompletion,
     );
   }
 
   stream(req: ChatRequest, { signal }: CallOptions): AsyncIterable<ChatCompletionChunk> {
     const body = streamBody(req, this.#streamUsage);
-    return this.#sse("/chat/completions", body, chatCompletionChunkSchema, "chat chunk", signal);
+    return this.#sse(
+      "/chat/completions",
+      body,
+      { schema: chatCompletionChunkSchema, fast: isPlainChatChunk, what: "chat chunk" },
+      signal,
+    );
   }
 
   async completion(req: CompletionRequest, { signal }: CallOptions): Promise<Completion> {
@@ -107,6 +127,7 @@ class OpenAICompatibleProvider implements Provider {
       completionSchema,
       "completion",
       signal,
+      isPlainCompletion,
     );
   }
 
@@ -116,7 +137,12 @@ class OpenAICompatibleProvider implements Provider {
   ): AsyncGenerator<CompletionChunk, void, undefined> {
     this.#require("completions");
     const body = streamBody(req, this.#streamUsage);
-    yield* this.#sse("/completions", body, completionSchema, "completion chunk", signal);
+    yield* this.#sse(
+      "/completions",
+      body,
+      { schema: completionSchema, fast: isPlainCompletion, what: "completion chunk" },
+      signal,
+    );
   }
 
   async embed(req: EmbeddingRequest, { signal }: CallOptions): Promise<EmbeddingResponse> {
@@ -135,8 +161,7 @@ class OpenAICompatibleProvider implements Provider {
   async *#sse<T extends z.ZodType<{ choices: { finish_reason?: string | null | undefined }[] }>>(
     path: string,
     body: unknown,
-    schema: T,
-    what: string,
+    check: ChunkCheck<T>,
     signal: AbortSignal,
   ): AsyncGenerator<z.output<T>, void, undefined> {
     let finished = false;
@@ -147,25 +172,23 @@ class OpenAICompatibleProvider implements Provider {
     });
     for await (const event of events) {
       if (event.data === "[DONE]") return;
-      const chunk = this.#parseChunk(event, schema, what);
+      const chunk = this.#parseChunk(event, check);
       if (chunk.choices.some((c) => c.finish_reason != null)) finished = true;
       yield chunk;
     }
   }
 
-  #parseChunk<T extends z.ZodType>(event: SseEvent, schema: T, what: string): z.output<T> {
+  #parseChunk<T extends z.ZodType>(event: SseEvent, check: ChunkCheck<T>): z.output<T> {
     let data: unknown;
     try {
       data = JSON.parse(event.data);
     } catch {
-      throw malformedResponse(this.name, what);
+      throw malformedResponse(this.name, check.what);
     }
     if (data !== null && typeof data === "object" && "error" in data && !("choices" in data)) {
       throw streamErrorEvent(this.name, data, (text) => this.#client.scrub(text));
     }
-    const parsed = schema.safeParse(data);
-    if (!parsed.success) throw malformedResponse(this.name, what, parsed.error);
-    return parsed.data;
+    return parseAnswer(this.name, data, check.schema, check.what, check.fast);
   }
 
   #require(capability: "completions" | "embeddings"): void {

@@ -10,6 +10,7 @@ import {
   truncatedStream,
   type Scrub,
 } from "./http-errors.ts";
+import type { FastCheck } from "./openai-fast-checks.ts";
 import type { HealthResult } from "./provider.ts";
 import { readSse, type SseEvent } from "./sse.ts";
 
@@ -83,13 +84,17 @@ export class UpstreamClient {
     return this.#basePath;
   }
 
-  /** Sends `payload` as JSON and parses the 2xx answer with `schema`. */
+  /**
+   * Sends `payload` as JSON and parses the 2xx answer with `schema`; an answer that `fast`
+   * recognises (a strict subset of what `schema` accepts) is returned without the zod pass.
+   */
   async json<T extends z.ZodType>(
     path: string,
     payload: unknown,
     schema: T,
     what: string,
     signal: AbortSignal,
+    fast?: FastCheck,
   ): Promise<z.output<T>> {
     const res = await this.#send("POST", path, payload, signal);
     let data: unknown;
@@ -100,9 +105,7 @@ export class UpstreamClient {
       if (err instanceof SyntaxError) throw malformedResponse(this.provider, what);
       throw errorFromFailure(this.provider, err, signal, this.origin);
     }
-    const parsed = schema.safeParse(data);
-    if (!parsed.success) throw malformedResponse(this.provider, what, parsed.error);
-    return parsed.data;
+    return parseAnswer(this.provider, data, schema, what, fast);
   }
 
   /**
@@ -215,4 +218,22 @@ export class UpstreamClient {
     }
     throw errorFromStatus(this.provider, res.statusCode, res.headers, text, this.#scrub);
   }
+}
+
+/**
+ * An upstream answer checked against `schema`: as it is when `fast` recognises it (a strict
+ * subset of what the schema accepts, which neither defaults nor transforms), else through the
+ * full zod parse; a mismatch is a malformed-answer `provider_error` naming the field.
+ */
+export function parseAnswer<T extends z.ZodType>(
+  provider: string,
+  data: unknown,
+  schema: T,
+  what: string,
+  fast: FastCheck | undefined,
+): z.output<T> {
+  if (fast?.(data) === true) return data as z.output<T>;
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) throw malformedResponse(provider, what, parsed.error);
+  return parsed.data;
 }

@@ -1,5 +1,6 @@
 export { createTraceWriter, type TraceWriter, type TraceWriterOptions } from "./writer.ts";
-export { traceRoutes } from "./routes.ts";
+export { traceRoutes, type TraceRoutesOptions } from "./routes.ts";
+export { traceBodyColumns } from "./body-encryption.ts";
 export {
   attemptSchema,
   encodeCursor,

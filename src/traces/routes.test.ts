@@ -1,6 +1,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { FastifyInstance } from "fastify";
+import { anonymousOwner } from "../auth/index.ts";
 import { parseConfig } from "../core/config.ts";
 import type { ProblemBody } from "../core/error-render.ts";
 import { createLogger } from "../core/logger.ts";
@@ -31,6 +32,10 @@ describe("traces API", () => {
     );
     const config = parseConfig({}, { env: {}, source: undefined, overrides: {} });
     app = createHttpServer(config, createLogger("silent"));
+    // As the auth plugin does when auth is off: every request is the global owner.
+    app.addHook("onRequest", async (request) => {
+      request.identity = anonymousOwner;
+    });
     await app.register(traceRoutes, { db: database.db });
   });
   after(async () => {

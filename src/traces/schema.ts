@@ -119,6 +119,8 @@ const limitHint = "expected an integer from 1 to 200";
 export const traceListQuerySchema = z
   .strictObject({
     model: z.string().min(1).max(200).optional(),
+    /** A global key's filter; a project key always sees only its own project. */
+    project_id: z.string().min(1).max(200).optional(),
     status: z.enum(["ok", "error"]).optional(),
     since: timeParamSchema.optional(),
     until: timeParamSchema.optional(),

@@ -30,6 +30,8 @@ export async function insertTraces(
 }
 
 export interface TraceFilter {
+  /** Only this project's traces; undefined for every project. */
+  projectId?: string | undefined;
   model?: string | undefined;
   status?: "ok" | "error" | undefined;
   /** Only ids at or above this one. */
@@ -46,6 +48,7 @@ export interface TraceFilter {
  */
 export async function listTraces(db: Kysely<Database>, filter: TraceFilter): Promise<SummaryRow[]> {
   let query = db.selectFrom("traces").select(summaryColumns);
+  if (filter.projectId !== undefined) query = query.where("project_id", "=", filter.projectId);
   if (filter.model !== undefined) query = query.where("model", "=", filter.model);
   if (filter.status !== undefined) query = query.where("status", "=", filter.status);
   if (filter.fromId !== undefined) query = query.where("id", ">=", filter.fromId);

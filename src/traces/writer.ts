@@ -1,11 +1,12 @@
 import type { Kysely } from "kysely";
 import type { Config } from "../core/config.ts";
 import type { Database, TracesTable } from "../core/db/tables.ts";
+import type { Keyring } from "../core/keyring.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Metrics } from "../monitoring/index.ts";
 import type { TraceRecord, TraceSink } from "./schema.ts";
 import { insertTraces } from "./store.ts";
-import { toRow } from "./trace-rows.ts";
+import { toStoredRow } from "./body-encryption.ts";
 
 /**
  * Writes traces off the request path. `enqueue` only appends to a bounded in-memory queue and
@@ -27,6 +28,8 @@ export interface TraceWriterOptions {
   metrics: Metrics;
   logger: Logger;
   config: Config["traces"];
+  /** Seals bodies when `config.encrypt` is on. */
+  keyring?: Keyring | undefined;
 }
 
 /** At most one warning per reason in this window; the rest are counted into the next one. */
@@ -95,7 +98,7 @@ export function createTraceWriter(options: TraceWriterOptions): TraceWriter {
     const rows: TracesTable[] = [];
     for (const record of batch) {
       try {
-        rows.push(toRow(record, config.bodies));
+        rows.push(toStoredRow(record, config, options.keyring));
       } catch (err) {
         drop("write_failed", 1);
         warn(
