@@ -4,13 +4,18 @@
  *   node bench/gateway-servers.ts upstream
  *   node bench/gateway-servers.ts proxy URL     (a minimal reverse proxy: the floor for Node)
  *   node bench/gateway-servers.ts keel URL      (Keel with tracing on, SQLite in a temp dir)
- * Each prints one JSON line `{"url": …}` when listening and exits when stdin closes.
+ * Each prints one JSON line `{"url": …}` when listening and exits when stdin closes (or on
+ * SIGINT/SIGTERM). Keel authenticates with the owner key in KEEL_ADMIN_KEY, logs one line per
+ * request at info into its temp dir (as `keel serve` logs to stdout), and deletes the temp dir
+ * when it exits. KEEL_BENCH_CONFIG may hold a JSON object of config sections merged over the
+ * bench's own (`{"auth": {"key_cache_ms": 10000}}`), to measure what a setting costs.
  */
 import { createServer } from "node:http";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
+import { pino } from "pino";
 import { Pool } from "undici";
 import { createKeel } from "../src/app.ts";
 import { parseConfig } from "../src/core/config.ts";
@@ -18,6 +23,9 @@ import { createLogger } from "../src/core/logger.ts";
 import { startFakeOpenAI } from "../test/fixtures/fake-openai.ts";
 
 const [role, upstream] = process.argv.slice(2);
+
+/** Run when the parent closes stdin or the process is interrupted. */
+let stop: () => Promise<void> = () => Promise.resolve();
 
 async function startProxy(target: string): Promise<string> {
   const pool = new Pool(new URL(target).origin, { connections: 256 });
@@ -50,20 +58,32 @@ async function startProxy(target: string): Promise<string> {
 }
 
 async function startKeelServer(target: string): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), "keel-bench-"));
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  // Even when Keel fails to start, or the process is ended some other way.
+  process.once("exit", removeDir);
+  const doc: Record<string, unknown> = {
+    providers: { upstream: { type: "openai-compatible", base_url: `${target}/v1` } },
+    models: [{ name: "bench", deployments: [{ provider: "upstream", model: "bench" }] }],
+    traces: { bodies: "full" },
+    ...(JSON.parse(process.env.KEEL_BENCH_CONFIG ?? "{}") as Record<string, unknown>),
+  };
+  const server = {
+    ...(doc.server as object | undefined),
+    port: 0,
+    data_dir: dir,
+    log_level: "info",
+  };
   const config = parseConfig(
-    {
-      server: {
-        port: 0,
-        data_dir: mkdtempSync(join(tmpdir(), "keel-bench-")),
-        log_level: "silent",
-      },
-      providers: { upstream: { type: "openai-compatible", base_url: `${target}/v1` } },
-      models: [{ name: "bench", deployments: [{ provider: "upstream", model: "bench" }] }],
-      traces: { bodies: "full" },
-    },
-    { env: {}, source: undefined, overrides: {} },
+    { ...doc, server },
+    { env: { KEEL_ADMIN_KEY: process.env.KEEL_ADMIN_KEY }, source: undefined, overrides: {} },
   );
-  const keel = await createKeel(config, { logger: createLogger("silent") });
+  const logFile = pino.destination({ dest: join(dir, "keel.log"), sync: true });
+  const keel = await createKeel(config, { logger: createLogger("info", logFile) });
+  stop = async () => {
+    await keel.close();
+    removeDir();
+  };
   return keel.listen();
 }
 
@@ -82,7 +102,22 @@ async function start(): Promise<string> {
   }
 }
 
+let stopping = false;
+function shutdown(): void {
+  if (stopping) return;
+  stopping = true;
+  stop().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`${role} did not stop cleanly: ${String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
+
 const url = await start();
 process.stdout.write(`${JSON.stringify({ url })}\n`);
 process.stdin.resume();
-process.stdin.on("end", () => process.exit(0));
+process.stdin.on("end", shutdown);
+process.once("SIGINT", shutdown);
+process.once("SIGTERM", shutdown);

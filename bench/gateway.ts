@@ -1,26 +1,46 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { generateKey } from "../src/auth/index.ts";
 import { runLoad, type LoadResult } from "./load.ts";
+import { processCpuMicros, type CpuMicros } from "./process-cpu.ts";
 import { printTable } from "./table.ts";
 
 /**
- * `npm run bench -- gateway [--seconds S] [--concurrency 1,16,64]`
+ * `npm run bench -- gateway [--seconds S] [--concurrency 1,16,64] [--keel-node-options "…"]
+ *                           [--keel-config JSON]`
  *
  * Throughput and p50/p99 latency at several concurrencies, streaming and not, for (a) the fake
  * upstream called directly, (b) a minimal Node reverse proxy in front of it, (c) Keel in front
- * of it with tracing on. Targets: Keel adds ≤ 1 ms p50 over direct, and reaches ≥ 70% of the
- * minimal proxy's throughput at concurrency 64.
+ * of it with tracing on (bodies stored), API keys checked and a log line per request. Targets:
+ * Keel adds ≤ 1 ms p50 over direct, and reaches ≥ 70% of the minimal proxy's throughput at
+ * concurrency 64. `main µs/req` is the CPU time the server under test's main thread spent per
+ * request, `cpu µs/req` that of all its threads (Linux only): the cost that decides
+ * throughput, and steadier than req/s on a busy machine.
+ *
+ * `--keel-node-options` passes Node flags to the Keel process only, to profile it under this
+ * load: `--keel-node-options "--cpu-prof --cpu-prof-dir=/tmp/keel-prof"`. `--keel-config`
+ * merges config sections over the bench's, to measure what a setting costs:
+ * `--keel-config '{"auth":{"key_cache_ms":10000}}'`.
  */
 interface Server {
   url: string;
   child: ChildProcess;
 }
 
-function startServer(role: string, upstream?: string): Promise<Server> {
+interface StartOptions {
+  upstream?: string;
+  nodeOptions?: string[];
+  env?: Record<string, string>;
+}
+
+function startServer(role: string, options: StartOptions = {}): Promise<Server> {
   const entry = fileURLToPath(new URL("./gateway-servers.ts", import.meta.url));
-  const child = spawn(process.execPath, [entry, role, ...(upstream ? [upstream] : [])], {
+  const args = [...(options.nodeOptions ?? []), entry, role];
+  if (options.upstream !== undefined) args.push(options.upstream);
+  const child = spawn(process.execPath, args, {
     stdio: ["pipe", "pipe", "inherit"],
+    env: { ...process.env, ...options.env },
   });
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout });
@@ -29,6 +49,27 @@ function startServer(role: string, upstream?: string): Promise<Server> {
     );
     child.once("exit", (code) => reject(new Error(`${role} exited with ${String(code)}`)));
   });
+}
+
+function perRequest(
+  before: CpuMicros | undefined,
+  after: CpuMicros | undefined,
+  result: LoadResult,
+): CpuMicros | undefined {
+  if (before === undefined || after === undefined || result.requests === 0) return undefined;
+  return {
+    main: (after.main - before.main) / result.requests,
+    all: (after.all - before.all) / result.requests,
+  };
+}
+
+/** Closes the child's stdin (its signal to stop) and waits until it has exited. */
+function stopServer(server: Server): Promise<void> {
+  const { child } = server;
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.stdin?.end();
+  return exited;
 }
 
 function flag(args: string[], name: string): string | undefined {
@@ -40,17 +81,36 @@ export async function run(args: string[]): Promise<void> {
   const seconds = Number(flag(args, "--seconds") ?? "3");
   const levels = (flag(args, "--concurrency") ?? "1,16,64").split(",").map(Number);
 
+  const nodeOptions = (flag(args, "--keel-node-options") ?? "").split(/\s+/).filter(Boolean);
+  const apiKey = generateKey();
+
   const upstream = await startServer("upstream");
-  const proxy = await startServer("proxy", upstream.url);
-  const keel = await startServer("keel", upstream.url);
+  const proxy = await startServer("proxy", { upstream: upstream.url });
+  const keel = await startServer("keel", {
+    upstream: upstream.url,
+    nodeOptions,
+    env: { KEEL_ADMIN_KEY: apiKey, KEEL_BENCH_CONFIG: flag(args, "--keel-config") ?? "{}" },
+  });
   const targets = [
-    { name: "direct", url: upstream.url },
-    { name: "node-proxy", url: proxy.url },
-    { name: "keel", url: keel.url },
+    { name: "direct", url: upstream.url, pid: upstream.child.pid },
+    { name: "node-proxy", url: proxy.url, pid: proxy.child.pid },
+    { name: "keel", url: keel.url, pid: keel.child.pid },
   ];
 
   const rows: (string | number)[][] = [
-    ["mode", "conc", "target", "req/s", "p50 ms", "p99 ms", "errors", "vs proxy", "+p50 ms"],
+    [
+      "mode",
+      "conc",
+      "target",
+      "req/s",
+      "p50 ms",
+      "p99 ms",
+      "errors",
+      "vs proxy",
+      "+p50 ms",
+      "main µs/req",
+      "cpu µs/req",
+    ],
   ];
   try {
     for (const stream of [false, true]) {
@@ -61,15 +121,25 @@ export async function run(args: string[]): Promise<void> {
         ...(stream ? { stream: true } : {}),
       });
       for (const concurrency of levels) {
-        const results: Record<string, LoadResult> = {};
+        const results: Record<string, LoadResult & { cpu: CpuMicros | undefined }> = {};
         for (const target of targets) {
-          const common = { url: target.url, path: "/v1/chat/completions", body, concurrency };
+          const common = {
+            url: target.url,
+            path: "/v1/chat/completions",
+            body,
+            concurrency,
+            // Only Keel checks it; the others ignore it, so every target gets the same request.
+            authorization: `Bearer ${apiKey}`,
+          };
           await runLoad({ ...common, durationMs: 300, maxRequests: 200 }); // warm-up
-          results[target.name] = await runLoad({
+          const cpuBefore = processCpuMicros(target.pid);
+          const result = await runLoad({
             ...common,
             durationMs: seconds * 1000,
             maxRequests: 200_000,
           });
+          const cpuAfter = processCpuMicros(target.pid);
+          results[target.name] = { ...result, cpu: perRequest(cpuBefore, cpuAfter, result) };
         }
         for (const target of targets) {
           const r = results[target.name]!;
@@ -85,12 +155,14 @@ export async function run(args: string[]): Promise<void> {
             r.errors,
             target.name === "direct" ? "" : `${((r.rps / proxyRps) * 100).toFixed(0)}%`,
             target.name === "direct" ? "" : (r.p50 - directP50).toFixed(2),
+            r.cpu === undefined ? "" : r.cpu.main.toFixed(0),
+            r.cpu === undefined ? "" : r.cpu.all.toFixed(0),
           ]);
         }
       }
     }
   } finally {
-    for (const server of [keel, proxy, upstream]) server.child.stdin?.end();
+    await Promise.all([keel, proxy, upstream].map(stopServer));
   }
   printTable(rows);
 }

@@ -14,6 +14,8 @@ export interface LoadOptions {
   url: string;
   path: string;
   body: string;
+  /** The Authorization header sent with every request. */
+  authorization: string;
   concurrency: number;
   /** Stops at whichever comes first. */
   durationMs: number;
@@ -42,7 +44,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         const res = await pool.request({
           path: options.path,
           method: "POST",
-          headers: { "content-type": "application/json", authorization: "Bearer bench" },
+          headers: { "content-type": "application/json", authorization: options.authorization },
           body: options.body,
         });
         for await (const _chunk of res.body) {

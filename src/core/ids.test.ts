@@ -19,3 +19,13 @@ test("ids made in the same millisecond are distinct", () => {
 test("idTime rejects foreign strings", () => {
   assert.equal(idTime("trc_not-an-id"), undefined);
 });
+
+test("the random part uses every character of the alphabet about equally", () => {
+  const counts = new Map<string, number>();
+  for (let i = 0; i < 2000; i++) {
+    for (const ch of newId("trace", 42).slice(14)) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  }
+  // 32,000 characters over 32 symbols: 1,000 each on average.
+  assert.equal(counts.size, 32);
+  for (const n of counts.values()) assert.ok(n > 800 && n < 1200, `count ${n}`);
+});

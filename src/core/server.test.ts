@@ -7,17 +7,27 @@ import { KeelError } from "./errors.ts";
 import { createLogger } from "./logger.ts";
 import { createHttpServer } from "./server.ts";
 
-function server() {
+function server(logLines?: Record<string, unknown>[]) {
   const config = parseConfig(
     { server: { body_limit_bytes: 1024 } },
     { env: {}, source: undefined, overrides: {} },
   );
-  const app = createHttpServer(config, createLogger("silent"));
+  const logger =
+    logLines === undefined
+      ? createLogger("silent")
+      : createLogger("info", {
+          write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>),
+        });
+  const app = createHttpServer(config, logger);
   const schema = z.object({ name: z.string(), size: z.number().int() });
   app.post("/api/things", async (request) => parseInput(schema, request.body));
   app.post("/v1/things", async (request) => parseInput(schema, request.body));
   app.get("/api/boom", async () => {
     throw new Error("secret internals");
+  });
+  app.get("/api/cached", async (_request, reply) => {
+    reply.header("cache-control", "max-age=60");
+    return { ok: true };
   });
   app.get("/api/limited", async () => {
     throw new KeelError("rate_limited", "slow down", { retryAfterMs: 2500 });
@@ -130,5 +140,55 @@ describe("HTTP server errors", () => {
     const res = await server().inject({ method: "GET", url: "/api/x" });
     assert.equal(res.headers["x-content-type-options"], "nosniff");
     assert.equal(res.headers["x-frame-options"], "DENY");
+  });
+
+  test("errors, 404s and hijacked answers carry the security headers and request id too", async () => {
+    const app = server();
+    app.get("/api/raw", (_request, reply) => {
+      reply.hijack();
+      reply.raw.writeHead(200, reply.getHeaders() as Record<string, string>);
+      reply.raw.end("raw");
+    });
+    for (const url of ["/api/boom", "/api/nope", "/api/raw"]) {
+      const res = await app.inject({ method: "GET", url });
+      assert.equal(res.headers["x-content-type-options"], "nosniff", url);
+      assert.equal(res.headers["x-frame-options"], "DENY", url);
+      assert.equal(res.headers["referrer-policy"], "no-referrer", url);
+      assert.equal(res.headers["cache-control"], "no-store", url);
+      assert.match(res.headers["x-request-id"] as string, /^req_/, url);
+    }
+  });
+
+  test("a route's own cache-control wins over the no-store default", async () => {
+    const res = await server().inject({ method: "GET", url: "/api/cached" });
+    assert.equal(res.headers["cache-control"], "max-age=60");
+  });
+});
+
+describe("request log", () => {
+  test("every finished request is logged once at info with its route, status and time", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const app = server(lines);
+    await app.inject({ method: "POST", url: "/api/things", payload: { name: "a", size: 1 } });
+    await app.inject({
+      method: "GET",
+      url: "/api/nope?secret=1",
+      headers: { "x-request-id": "abc-123" },
+    });
+    const requests = lines.filter((line) => line.msg === "request");
+    assert.equal(requests.length, 2);
+    const [ok, missing] = requests;
+    assert.equal(ok?.level, 30);
+    assert.equal(ok?.method, "POST");
+    assert.equal(ok?.url, "/api/things");
+    assert.equal(ok?.status, 200);
+    assert.equal(typeof ok?.ms, "number");
+    assert.match(String(ok?.reqId), /^req_/);
+    // An unknown route is logged by its path, without the query string.
+    assert.equal(missing?.url, "/api/nope");
+    assert.equal(missing?.status, 404);
+    assert.equal(missing?.reqId, "abc-123");
+    // Fastify's own per-request lines stay off.
+    assert.equal(lines.length, 2);
   });
 });

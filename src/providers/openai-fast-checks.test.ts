@@ -92,12 +92,12 @@ const oddValues: unknown[] = [
 /** Every variant of `value` with one field (at any depth) replaced by an odd value or removed. */
 function* mutations(value: unknown): Generator<unknown> {
   if (value === null || typeof value !== "object") return;
-  const entries: [string | number, unknown][] = Array.isArray(value)
-    ? value.map((v, i) => [i, v])
-    : Object.entries(value);
+  const list: unknown[] | undefined = Array.isArray(value) ? (value as unknown[]) : undefined;
+  const entries: [string | number, unknown][] =
+    list !== undefined ? list.map((v, i) => [i, v]) : Object.entries(value);
   for (const [key, child] of entries) {
     const replace = (next: unknown): unknown => {
-      if (Array.isArray(value)) return value.map((v, i) => (i === key ? next : v));
+      if (list !== undefined) return list.map((v, i) => (i === key ? next : v));
       const copy: Record<string, unknown> = { ...(value as Record<string, unknown>) };
       if (next === undefined) delete copy[key];
       else copy[key] = next;
@@ -141,7 +141,11 @@ describe("fast checks of upstream answers", () => {
       choices: [
         {
           index: 0,
-          message: { role: "assistant", content: null, tool_calls: [{ id: "t", type: "function" }] },
+          message: {
+            role: "assistant",
+            content: null,
+            tool_calls: [{ id: "t", type: "function" }],
+          },
           finish_reason: "tool_calls",
         },
       ],

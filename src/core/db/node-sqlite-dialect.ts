@@ -9,20 +9,42 @@ export function nodeSqliteDialect(database: DatabaseSync): SqliteDialect {
   return new SqliteDialect({ database: adapt(database) });
 }
 
+/** Prepared statements kept per connection, by SQL text; the oldest goes first beyond this. */
+const STATEMENT_CACHE_SIZE = 100;
+
 function adapt(database: DatabaseSync): SqliteDatabase {
+  // Kysely prepares every query it runs; compiling the same SQL again each time (an API key
+  // lookup per request, a trace batch insert) costs more than running it.
+  const statements = new Map<string, SqliteStatement>();
   return {
-    close: () => database.close(),
-    prepare: (sql) => adaptStatement(database.prepare(sql)),
+    close: () => {
+      statements.clear();
+      database.close();
+    },
+    prepare: (sql) => {
+      let statement = statements.get(sql);
+      if (statement === undefined) {
+        statement = adaptStatement(database, sql);
+        if (statements.size >= STATEMENT_CACHE_SIZE) {
+          statements.delete(statements.keys().next().value!);
+        }
+        statements.set(sql, statement);
+      }
+      return statement;
+    },
   };
 }
 
-function adaptStatement(statement: StatementSync): SqliteStatement {
+function adaptStatement(database: DatabaseSync, sql: string): SqliteStatement {
+  const statement: StatementSync = database.prepare(sql);
   return {
     // A statement returns rows when it has result columns (SELECT, or anything with RETURNING).
     reader: statement.columns().length > 0,
     all: (parameters) => statement.all(...toSqlite(parameters)),
     run: (parameters) => statement.run(...toSqlite(parameters)),
-    iterate: (parameters) => statement.iterate(...toSqlite(parameters)),
+    // A stream may be left unfinished: it gets a statement of its own, so that the cached one
+    // is never left half-way through.
+    iterate: (parameters) => database.prepare(sql).iterate(...toSqlite(parameters)),
   };
 }
 
