@@ -26,6 +26,8 @@ export interface Keel {
   readonly traces: TraceWriter;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  /** Every route mounted, with the permission it declares (the RBAC tests walk this list). */
+  readonly routes: readonly MountedRoute[];
   /** Listens and resolves with the bound address (`http://host:port`). */
   listen(): Promise<string>;
   /**
@@ -33,6 +35,12 @@ export interface Keel {
    * grace deadline (then end open streams cleanly), flush traces, close providers and storage.
    */
   close(): Promise<void>;
+}
+
+export interface MountedRoute {
+  method: string;
+  url: string;
+  permission: string | undefined;
 }
 
 export interface CreateKeelOptions {
@@ -79,6 +87,13 @@ export async function createKeel(config: Config, options: CreateKeelOptions = {}
   });
 
   const http = createHttpServer(config, logger);
+  const routes: MountedRoute[] = [];
+  http.addHook("onRoute", (route) => {
+    for (const method of [route.method].flat()) {
+      if (method === "HEAD") continue;
+      routes.push({ method, url: route.url, permission: route.config?.permission });
+    }
+  });
   await http.register(authPlugin, { service: auth, config: config.auth });
   await http.register(auditHook, { queue: audit });
   await http.register(healthRoutes, { database, gateway, metrics });
@@ -118,6 +133,7 @@ export async function createKeel(config: Config, options: CreateKeelOptions = {}
     traces,
     metrics,
     logger,
+    routes,
     listen: async () => {
       const address = await http.listen({ host: config.server.host, port: config.server.port });
       // Warm local models in the background: /readyz reports when they are loaded.
