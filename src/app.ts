@@ -4,7 +4,7 @@ import { authPlugin, authRoutes, bootstrapAdminKey, createAuthService } from "./
 import { dataDir, type Config } from "./core/config.ts";
 import { openDatabase, type KeelDatabase } from "./core/db/database.ts";
 import { loadKeyring } from "./core/master-key-file.ts";
-import { createLogger, type Logger } from "./core/logger.ts";
+import { createLogger, flushLogger, type Logger } from "./core/logger.ts";
 import { createHttpServer } from "./core/server.ts";
 import { createGateway, type Gateway } from "./gateway/index.ts";
 import { gatewayRoutes } from "./gateway/index.ts";
@@ -123,6 +123,7 @@ export async function createKeel(config: Config, options: CreateKeelOptions = {}
     await quotas.close();
     await database.close();
     logger.info("keel stopped");
+    await flushLogger(logger);
   };
 
   return {

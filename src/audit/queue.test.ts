@@ -29,9 +29,9 @@ describe("batched audit appender", () => {
     const calls: number[] = [];
     const queue = createAuditQueue({
       service: {
-        appendMany: async (events) => {
+        appendChecked: async (events) => {
           calls.push(events.length);
-          return audit.appendMany(events);
+          return audit.appendChecked(events);
         },
       },
       logger,
@@ -69,10 +69,10 @@ describe("batched audit appender", () => {
     const written: AuditEvent[] = [];
     const queue = createAuditQueue({
       service: {
-        appendMany: async (events) => {
+        appendChecked: async (events) => {
           await gate;
           written.push(...events);
-          return [];
+          return events.length;
         },
       },
       logger,
@@ -95,10 +95,10 @@ describe("batched audit appender", () => {
     const written: AuditEvent[] = [];
     const queue = createAuditQueue({
       service: {
-        appendMany: async (events) => {
+        appendChecked: async (events) => {
           if (failures-- > 0) throw new Error("database is down");
           written.push(...events);
-          return [];
+          return events.length;
         },
       },
       logger,
@@ -121,6 +121,25 @@ describe("batched audit appender", () => {
     assert.doesNotThrow(() => queue.enqueue({ action: "NOT AN ACTION", outcome: "success" }));
     assert.equal(queue.stats().rejected, 1);
     await queue.close();
+  });
+
+  test("events the schema would refuse are refused at enqueue, valid ones are written", async () => {
+    const queue = createAuditQueue({ service: audit, logger, flushIntervalMs: 60_000 });
+    const bad = [
+      { action: "model.invoke", outcome: "maybe" },
+      { action: "model.invoke", outcome: "success", status_code: 42 },
+      { action: "model.invoke", outcome: "success", status_code: 200.5 },
+      { action: "model.invoke", outcome: "success", ip: 127001 },
+      { action: "model.invoke", outcome: "success", details: ["a"] },
+      { action: "model.invoke", outcome: "success", at: -1 },
+      { action: 7, outcome: "success" },
+    ];
+    for (const event of bad) queue.enqueue(event as unknown as AuditEvent);
+    queue.enqueue({ action: "model.invoke", outcome: "success", status_code: 200, ip: null });
+    await queue.close();
+    assert.equal(queue.stats().rejected, bad.length);
+    assert.equal(queue.stats().written, 1);
+    assert.equal((await audit.verify()).ok, true);
   });
 
   test("flushes on its own after the interval", async () => {
