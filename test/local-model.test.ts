@@ -14,13 +14,18 @@ import { storiesModelPath, tinyModelPath } from "./fixtures/tiny-model.ts";
  */
 const user = (content: string) => [{ role: "user" as const, content }];
 
+/** The official SDK pointed at a running Keel, with its retries off. */
+function clientFor(keel: RunningKeel): OpenAI {
+  return new OpenAI({ baseURL: `${keel.url}/v1`, apiKey: keel.apiKey, maxRetries: 0 });
+}
+
 describe("default local models over HTTP", () => {
   let keel: RunningKeel;
   let client: OpenAI;
 
   before(async () => {
     keel = await startKeel({}); // no config: keel-local and keel-local-embed from keel-tiny
-    client = new OpenAI({ baseURL: `${keel.url}/v1`, apiKey: keel.apiKey, maxRetries: 0 });
+    client = clientFor(keel);
   });
   after(() => keel.close());
 
@@ -181,7 +186,7 @@ describe("a busy local model over HTTP", () => {
       providers: { queued: models(1), single: models(0) },
       models: [chat("queued", "queued"), chat("single", "single")],
     });
-    client = new OpenAI({ baseURL: `${keel.url}/v1`, apiKey: keel.apiKey, maxRetries: 0 });
+    client = clientFor(keel);
   });
   after(() => keel.close());
 
@@ -261,12 +266,7 @@ describe("local models chosen by environment", () => {
     const [custom, plain] = [await startKeel({}, { env }), await startKeel({})];
     try {
       const embedding = async (keel: RunningKeel) => {
-        const client = new OpenAI({
-          baseURL: `${keel.url}/v1`,
-          apiKey: keel.apiKey,
-          maxRetries: 0,
-        });
-        const res = await client.embeddings.create({
+        const res = await clientFor(keel).embeddings.create({
           model: "keel-local-embed",
           input: "same text",
         });
@@ -277,12 +277,7 @@ describe("local models chosen by environment", () => {
         await embedding(plain),
         "another file, other weights",
       );
-      const client = new OpenAI({
-        baseURL: `${custom.url}/v1`,
-        apiKey: custom.apiKey,
-        maxRetries: 0,
-      });
-      const res = await client.completions.create({
+      const res = await clientFor(custom).completions.create({
         model: "keel-local",
         prompt: "Once upon a time",
         max_tokens: 8,

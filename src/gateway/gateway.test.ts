@@ -1,16 +1,16 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { anonymousOwner } from "../auth/index.ts";
-import { parseConfig } from "../core/config.ts";
 import { KeelError } from "../core/errors.ts";
-import { createLogger } from "../core/logger.ts";
-import { createMetrics } from "../monitoring/metrics.ts";
 import type { CallOptions, Provider, ProviderCapabilities } from "../providers/provider.ts";
-import type { ProviderSet } from "../providers/registry.ts";
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from "../providers/schema.ts";
-import type { TraceRecord } from "../traces/schema.ts";
-import type { RequestMeta } from "./call.ts";
-import { createGateway } from "./gateway.ts";
+import {
+  createMemoryGateway,
+  hello,
+  meta,
+  price,
+  usageOf,
+} from "../../test/fixtures/memory-gateway.ts";
 
 /**
  * The gateway service over a small in-memory provider: what reaches the provider, what the
@@ -86,68 +86,13 @@ class MemoryProvider implements Provider {
   }
 }
 
-function usageOf(prompt: number, completion: number) {
-  return {
-    prompt_tokens: prompt,
-    completion_tokens: completion,
-    total_tokens: prompt + completion,
-  };
-}
-
 function setup(
   models: Record<string, unknown>[],
   providers: MemoryProvider[],
   traces: { bodies?: string } = {},
 ) {
-  const config = parseConfig(
-    {
-      providers: Object.fromEntries(
-        providers.map((p) => [
-          p.name,
-          { type: "openai-compatible", base_url: "http://127.0.0.1:9/v1" },
-        ]),
-      ),
-      models,
-      traces,
-    },
-    { env: {}, source: undefined, overrides: {} },
-  );
-  const set: ProviderSet = {
-    get: (n) => providers.find((p) => p.name === n),
-    all: () => providers,
-    warmup: () => Promise.resolve(),
-    close: () => Promise.resolve(),
-  };
-  const recorded: TraceRecord[] = [];
-  const metrics = createMetrics();
-  const gateway = createGateway({
-    config,
-    providers: set,
-    traces: { enqueue: (t) => void recorded.push(t) },
-    metrics,
-    logger: createLogger("silent"),
-    random: () => 0,
-  });
-  return { gateway, traces: recorded, metrics };
+  return createMemoryGateway(providers, { models, traces });
 }
-
-function meta(signal: AbortSignal = new AbortController().signal): RequestMeta {
-  return {
-    traceId: "trc_test",
-    requestId: "req_test",
-    userAgent: "test-agent",
-    signal,
-    identity: anonymousOwner,
-  };
-}
-
-const hello = (model: string, extra: Partial<ChatRequest> = {}): ChatRequest => ({
-  model,
-  messages: [{ role: "user", content: "Say hello" }],
-  ...extra,
-});
-
-const price = { input_per_mtok: 2, output_per_mtok: 10 };
 
 describe("gateway", () => {
   test("passes every field the client sent through, rewriting only the model", async () => {

@@ -2,8 +2,8 @@ import { after, before, beforeEach, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
 import { startFakeAnthropic, type FakeAnthropic } from "../../test/fixtures/fake-anthropic.ts";
+import { call as live, drain, failure } from "../../test/helpers/provider-calls.ts";
 import type { AnthropicProviderConfig } from "../core/config-schema.ts";
-import { KeelError } from "../core/errors.ts";
 import { createLogger } from "../core/logger.ts";
 import { Secret } from "../core/secret.ts";
 import { createAnthropicProvider } from "./anthropic.ts";
@@ -16,7 +16,6 @@ interface ToolCallDelta {
 
 const KEY = "sk-ant-test-0123456789";
 const ctx = { dataDir: "/tmp", logger: createLogger("silent"), apiKey: new Secret(KEY) };
-const live = () => ({ signal: new AbortController().signal });
 const hello: ChatRequest = {
   model: "claude-test",
   messages: [
@@ -24,22 +23,6 @@ const hello: ChatRequest = {
     { role: "user", content: "hi there" },
   ],
 };
-
-async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of iterable) out.push(item);
-  return out;
-}
-
-async function failure(promise: Promise<unknown>): Promise<KeelError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(err instanceof KeelError, `expected a KeelError, got ${inspect(err)}`);
-    return err;
-  }
-  assert.fail("expected the call to fail");
-}
 
 describe("anthropic provider over HTTP", () => {
   let fake: FakeAnthropic;
@@ -125,7 +108,7 @@ describe("anthropic provider over HTTP", () => {
   });
 
   test("stream translates the event stream into OpenAI chunks ending with usage", async () => {
-    const chunks = await collect(provider.stream(hello, live()));
+    const chunks = await drain(provider.stream(hello, live()));
     const text = chunks.map((c) => c.choices[0]?.delta.content ?? "").join("");
     assert.equal(text, "Hello from claude");
     assert.equal(chunks[0]!.choices[0]!.delta.role, "assistant");
@@ -142,7 +125,7 @@ describe("anthropic provider over HTTP", () => {
     const tools = [
       { type: "function", function: { name: "echo", parameters: { type: "object" } } },
     ];
-    const chunks = await collect(
+    const chunks = await drain(
       provider.stream({ ...hello, tools, tool_choice: "required" }, live()),
     );
     const calls = chunks.flatMap(
@@ -167,7 +150,7 @@ describe("anthropic provider over HTTP", () => {
         },
       },
     );
-    const overloaded = await failure(collect(provider.stream(hello, live())));
+    const overloaded = await failure(drain(provider.stream(hello, live())));
     assert.equal(overloaded.code, "provider_error");
     assert.equal(overloaded.retryable, true);
     const limited = await failure(provider.chat(hello, live()));
@@ -182,7 +165,7 @@ describe("anthropic provider over HTTP", () => {
   test("a stream cut before message_stop fails as truncated", async () => {
     fake.configure({ reply: "one two three four" });
     fake.queueFaults({ kind: "cut-stream", afterChunks: 2 });
-    const err = await failure(collect(provider.stream(hello, live())));
+    const err = await failure(drain(provider.stream(hello, live())));
     assert.equal(err.code, "provider_error");
     assert.equal(err.retryable, true);
     assert.match(err.message, /truncated/);
@@ -192,7 +175,7 @@ describe("anthropic provider over HTTP", () => {
     fake.setFault({ kind: "malformed" });
     for (const call of [
       () => provider.chat(hello, live()),
-      () => collect(provider.stream(hello, live())),
+      () => drain(provider.stream(hello, live())),
     ]) {
       const err = await failure(call());
       assert.equal(err.code, "provider_error");

@@ -1,9 +1,14 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { call, failure, hello, localProvider } from "../../test/fixtures/local-provider.ts";
+import {
+  hello,
+  localProvider,
+  tempDataDir,
+  warmTinyProvider,
+} from "../../test/fixtures/local-provider.ts";
+import { call, failure } from "../../test/helpers/provider-calls.ts";
 import {
   storiesModelPath,
   storiesSkipReason,
@@ -13,19 +18,13 @@ import type { KeelError } from "../core/errors.ts";
 import type { Provider } from "./provider.ts";
 import type { ChatCompletionChunk } from "./schema.ts";
 
-const dataDir = mkdtempSync(join(tmpdir(), "keel-local-"));
-after(() => rmSync(dataDir, { recursive: true, force: true }));
+const dataDir = tempDataDir();
 
 /** The local provider's limits and life cycle: bad input, queueing, cancelling, loading. */
 describe("local provider under pressure", () => {
   let local: Provider;
   before(async () => {
-    local = localProvider(dataDir, {
-      model_path: await tinyModelPath(),
-      parallel: 2,
-      queue_limit: 1,
-    });
-    await local.warmup!();
+    local = await warmTinyProvider(dataDir);
   });
   after(() => local.close());
 

@@ -1,25 +1,16 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { call, drain, hello, localProvider } from "../../test/fixtures/local-provider.ts";
-import { tinyModelPath } from "../../test/fixtures/tiny-model.ts";
+import { hello, tempDataDir, warmTinyProvider } from "../../test/fixtures/local-provider.ts";
+import { call, drain } from "../../test/helpers/provider-calls.ts";
 import type { Provider } from "./provider.ts";
 
-const dataDir = mkdtempSync(join(tmpdir(), "keel-local-"));
-after(() => rmSync(dataDir, { recursive: true, force: true }));
+const dataDir = tempDataDir();
 
 /** What the local provider answers, on the generated keel-tiny model. */
 describe("local provider on keel-tiny", () => {
   let local: Provider;
   before(async () => {
-    local = localProvider(dataDir, {
-      model_path: await tinyModelPath(),
-      parallel: 2,
-      queue_limit: 1,
-    });
-    await local.warmup!();
+    local = await warmTinyProvider(dataDir);
   });
   after(() => local.close());
 
