@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
 import { configFileSchema, type ConfigFile } from "./config-schema.ts";
-import { KeelError } from "./errors.ts";
+import { errorMessage, KeelError } from "./errors.ts";
 import { Secret } from "./secret.ts";
 
 /**
@@ -50,14 +50,14 @@ function readConfigFile(path: string): unknown {
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
-    throw new KeelError("config_invalid", `cannot read config file ${path}: ${describe(err)}`);
+    throw new KeelError("config_invalid", `cannot read config file ${path}: ${errorMessage(err)}`);
   }
   try {
     return parseYaml(text) ?? {};
   } catch (err) {
     const where =
       err instanceof YAMLParseError && err.linePos ? ` (line ${err.linePos[0].line})` : "";
-    throw new KeelError("config_invalid", `${path}${where}: not valid YAML: ${describe(err)}`);
+    throw new KeelError("config_invalid", `${path}${where}: not valid YAML: ${errorMessage(err)}`);
   }
 }
 
@@ -260,10 +260,6 @@ function intFromEnv(env: Env, name: string): number | undefined {
     throw new KeelError("config_invalid", `${name}: expected an integer, got "${value}"`);
   }
   return n;
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 function deepFreeze<T>(value: T): T {

@@ -97,3 +97,8 @@ export class KeelError extends Error {
 export function isKeelError(value: unknown): value is KeelError {
   return value instanceof KeelError;
 }
+
+/** The message of anything thrown, for log lines and wrapped errors. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,7 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { anonymousOwner } from "../auth/index.ts";
 import { parseConfig } from "../core/config.ts";
 import { KeelError } from "../core/errors.ts";
 import { createMetrics, type Metrics } from "../monitoring/metrics.ts";
@@ -11,6 +10,7 @@ import { Call } from "./call.ts";
 import { Capability } from "./deployment.ts";
 import { runWithFailover } from "./failover.ts";
 import { buildRoutes, type ModelRoute } from "./router.ts";
+import { meta } from "../../test/fixtures/memory-gateway.ts";
 
 /** Routing only needs a provider's name and capabilities; calls go through `invoke`. */
 function stubProvider(name: string): Provider {
@@ -69,14 +69,7 @@ function setup(model: Record<string, unknown>): Setup {
 }
 
 function newCall(route: ModelRoute, signal: AbortSignal = new AbortController().signal): Call {
-  const meta = {
-    traceId: "trc_test",
-    requestId: "req_test",
-    userAgent: undefined,
-    signal,
-    identity: anonymousOwner,
-  };
-  return new Call(meta, "chat.completions", route, false, 60_000);
+  return new Call(meta(signal), "chat.completions", route, false, 60_000);
 }
 
 const upstream500 = () =>

@@ -1,3 +1,4 @@
+import { errorMessage } from "../core/errors.ts";
 import type { FastifyPluginAsync } from "fastify";
 import type { KeelDatabase } from "../core/db/database.ts";
 import type { Metrics } from "./metrics.ts";
@@ -98,7 +99,7 @@ async function settle<T>(work: Promise<T>, what: string, timeoutMs: number): Pro
     (value): Settled<T> => ({ ok: true, value }),
     (err: unknown): Settled<T> => ({
       ok: false,
-      error: `${what} check failed: ${err instanceof Error ? err.message : String(err)}`,
+      error: `${what} check failed: ${errorMessage(err)}`,
     }),
   );
   try {

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { z } from "zod";
-import { KeelError } from "../core/errors.ts";
+import { errorMessage, KeelError } from "../core/errors.ts";
 
 /**
  * How a remote provider's failures become KeelErrors: upstream HTTP statuses, `Retry-After`,
@@ -133,7 +133,7 @@ export function errorFromFailure(
   }
   return new KeelError(
     "provider_error",
-    `cannot reach provider "${provider}" at ${origin}: ${code ?? describe(err)}`,
+    `cannot reach provider "${provider}" at ${origin}: ${code ?? errorMessage(err)}`,
     { retryable: true, details: { provider } },
   );
 }
@@ -172,7 +172,7 @@ export function malformedResponse(provider: string, what: string, error?: z.ZodE
 
 /** The upstream closed a stream before its end marker. */
 export function truncatedStream(provider: string, cause?: unknown): KeelError {
-  const why = cause === undefined ? "" : ` (${errorCode(cause) ?? describe(cause)})`;
+  const why = cause === undefined ? "" : ` (${errorCode(cause) ?? errorMessage(cause)})`;
   return new KeelError(
     "provider_error",
     `the stream from provider "${provider}" was truncated: the connection closed before the end of the answer${why}`,
@@ -249,8 +249,4 @@ function errorCode(err: unknown): string | undefined {
   if (err === null || typeof err !== "object") return undefined;
   const code = (err as { code?: unknown }).code;
   return typeof code === "string" ? code : undefined;
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -4,7 +4,7 @@ import {
   type LlamaModel,
   type Token,
 } from "node-llama-cpp";
-import { KeelError } from "../core/errors.ts";
+import { errorMessage, KeelError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { ChatMessage } from "./schema.ts";
 
@@ -71,7 +71,7 @@ export function createChatTemplate(model: LlamaModel, logger: Logger): ChatTempl
         const { contextText } = wrapper.generateContextState({ chatHistory: history });
         return withBos(contextText.tokenize(model.tokenizer));
       } catch (err) {
-        const reason = err instanceof Error ? err.message : String(err);
+        const reason = errorMessage(err);
         throw new KeelError(
           "invalid_request",
           `the model's chat template rejected the messages: ${reason}`,

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { LlamaContextSequence } from "node-llama-cpp";
 import type { LocalProviderConfig } from "../core/config-schema.ts";
-import { KeelError } from "../core/errors.ts";
+import { errorMessage, KeelError } from "../core/errors.ts";
 import { ensureTinyModel } from "../optimize/index.ts";
 import type { EmbedTarget } from "./local-embed.ts";
 import { SlotPool } from "./local-pool.ts";
@@ -90,7 +90,7 @@ export class LocalModelHost {
       this.#loaded = undefined;
       if (this.#phase !== "closed") {
         this.#phase = "failed";
-        this.#detail = err instanceof Error ? err.message : String(err);
+        this.#detail = errorMessage(err);
       }
       throw err;
     });

@@ -8,7 +8,7 @@ import {
   type LlamaModel,
   type Token,
 } from "node-llama-cpp";
-import { KeelError } from "../core/errors.ts";
+import { errorMessage, KeelError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import { readGguf } from "../optimize/index.ts";
 import { createChatTemplate, type ChatTemplate } from "./local-chat-template.ts";
@@ -74,7 +74,7 @@ export function loadLlama(logger: Logger): Promise<Llama> {
     sharedLlama = undefined;
     throw new KeelError(
       "provider_error",
-      `cannot start llama.cpp's prebuilt CPU runtime: ${reason(err)}`,
+      `cannot start llama.cpp's prebuilt CPU runtime: ${errorMessage(err)}`,
       {
         cause: err,
       },
@@ -87,7 +87,7 @@ export async function loadModel(settings: RuntimeSettings, logger: Logger): Prom
   const label = basename(settings.modelPath);
   const size = await fileSize(settings.modelPath);
   const file = await readGguf(settings.modelPath).catch((err: unknown) => {
-    throw new KeelError("provider_error", `cannot load local model: ${reason(err)}`, {
+    throw new KeelError("provider_error", `cannot load local model: ${errorMessage(err)}`, {
       cause: err,
     });
   });
@@ -106,9 +106,13 @@ export async function loadModel(settings: RuntimeSettings, logger: Logger): Prom
         : { metadataOverrides: { [architecture]: { pooling_type: MEAN_POOLING } } }),
     });
   } catch (err) {
-    throw new KeelError("provider_error", `llama.cpp could not load ${label}: ${reason(err)}`, {
-      cause: err,
-    });
+    throw new KeelError(
+      "provider_error",
+      `llama.cpp could not load ${label}: ${errorMessage(err)}`,
+      {
+        cause: err,
+      },
+    );
   }
   const threads =
     settings.threads ?? (size < SMALL_MODEL_BYTES ? 1 : Math.max(1, llama.cpuMathCores));
@@ -122,7 +126,7 @@ export async function loadModel(settings: RuntimeSettings, logger: Logger): Prom
   const wrap = (what: string) => (err: unknown) => {
     throw new KeelError(
       "provider_error",
-      `cannot create the ${what} context for ${label}: ${reason(err)}`,
+      `cannot create the ${what} context for ${label}: ${errorMessage(err)}`,
       {
         cause: err,
       },
@@ -178,12 +182,8 @@ async function fileSize(path: string): Promise<number> {
   } catch (err) {
     throw new KeelError(
       "provider_error",
-      `local model file ${path} cannot be read (${reason(err)}): check model_path or KEEL_LOCAL_MODEL`,
+      `local model file ${path} cannot be read (${errorMessage(err)}): check model_path or KEEL_LOCAL_MODEL`,
       { cause: err },
     );
   }
-}
-
-function reason(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -1,3 +1,4 @@
+import { errorMessage } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { QuotaScope } from "./quota-store.ts";
 import type { QuotaFailurePolicy } from "./schema.ts";
@@ -58,7 +59,7 @@ export function createFailureReporter(options: {
         operation: failure.operation,
         outcome: failure.outcome,
         failures: unlogged,
-        err: err instanceof Error ? err.message : String(err),
+        err: errorMessage(err),
       },
       failure.operation === "settle"
         ? "quota store failed: usage correction lost"

@@ -1,3 +1,4 @@
+import { errorMessage } from "../core/errors.ts";
 import type { Kysely } from "kysely";
 import type { Config } from "../core/config.ts";
 import type { Database, TracesTable } from "../core/db/tables.ts";
@@ -103,7 +104,7 @@ export function createTraceWriter(options: TraceWriterOptions): TraceWriter {
         drop("write_failed", 1);
         warn(
           "unserializable",
-          { trace_id: record.id, err: describe(err) },
+          { trace_id: record.id, err: errorMessage(err) },
           "trace dropped: cannot serialize it",
         );
       }
@@ -115,7 +116,7 @@ export function createTraceWriter(options: TraceWriterOptions): TraceWriter {
       drop("write_failed", rows.length);
       warn(
         "write_failed",
-        { count: rows.length, err: describe(err) },
+        { count: rows.length, err: errorMessage(err) },
         "trace batch dropped: write failed",
       );
     }
@@ -175,8 +176,4 @@ export function createTraceWriter(options: TraceWriterOptions): TraceWriter {
     },
     depth,
   };
-}
-
-function describe(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

@@ -1,5 +1,5 @@
 import { open, type FileHandle } from "node:fs/promises";
-import { KeelError } from "../../core/errors.ts";
+import { errorMessage, KeelError } from "../../core/errors.ts";
 
 const CHUNK = 256 * 1024;
 
@@ -31,7 +31,7 @@ export class FileCursor {
     try {
       handle = await open(path, "r");
     } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
+      const reason = errorMessage(err);
       throw new KeelError("invalid_request", `cannot open GGUF file ${path}: ${reason}`, {
         cause: err,
       });
