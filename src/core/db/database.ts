@@ -1,11 +1,12 @@
 import { mkdirSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import { Kysely, Migrator, PostgresDialect, sql } from "kysely";
+import { Kysely, Migrator, sql } from "kysely";
 import pg from "pg";
 import { KeelError } from "../errors.ts";
 import { migrationProvider } from "./migrations/index.ts";
 import { nodeSqliteDialect } from "./node-sqlite-dialect.ts";
+import { KeelPostgresDialect } from "./postgres-dialect.ts";
 import type { Database } from "./tables.ts";
 
 export type Engine = "sqlite" | "postgres";
@@ -81,7 +82,7 @@ async function openPostgres(url: string, schema: string | undefined): Promise<Ke
   const pool = new pg.Pool(poolConfig);
   // A dropped idle connection must not crash the process; the pool replaces it.
   pool.on("error", () => undefined);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new KeelPostgresDialect({ pool }) });
   try {
     await sql`select 1`.execute(db);
   } catch (err) {
