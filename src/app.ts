@@ -75,7 +75,11 @@ export async function createKeel(config: Config, options: CreateKeelOptions = {}
   const quotas = createQuotas(config, logger, metrics);
   const gateway = createGateway({ config, providers, traces, metrics, logger, quotas });
 
-  const auth = createAuthService({ db: database.db, keyCacheMs: config.auth.key_cache_ms });
+  const auth = createAuthService({
+    db: database.db,
+    keyCacheMs: config.auth.key_cache_ms,
+    revocationCheckMs: config.auth.revocation_check_ms,
+  });
   await bootstrapAdminKey({
     service: auth,
     adminKey: config.adminKey,

@@ -1,6 +1,7 @@
 import { KeelError } from "../core/errors.ts";
 import { identityFor, type Identity } from "./identity.ts";
 import type { KeyCache } from "./key-cache.ts";
+import type { RevisionCheck } from "./revision-check.ts";
 import { hashesEqual, hashKey, isKeyFormat, KEY_PREFIX, keyFormatHint } from "./key-material.ts";
 import { rowModels, rowRole } from "./key-view.ts";
 import { limitsSchema, type Limits } from "../quotas/schema.ts";
@@ -25,9 +26,10 @@ const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 export function createAuthenticator(deps: {
   store: AuthStore;
   cache: KeyCache;
+  revisions: RevisionCheck;
   now: () => number;
 }): Authenticator {
-  const { store, cache, now } = deps;
+  const { store, cache, revisions, now } = deps;
 
   return {
     async authenticate(authorization) {
@@ -35,6 +37,8 @@ export function createAuthenticator(deps: {
       const hash = hashKey(key);
       const at = now();
 
+      // A failed revision read empties the cache; the key is then read from storage below.
+      await revisions.confirm(at).catch(() => undefined);
       const cached = cache.get(hash, at);
       if (cached !== undefined) {
         assertNotExpired(cached.expiresAt, at);
@@ -48,6 +52,7 @@ export function createAuthenticator(deps: {
         });
       }
 
+      const generation = cache.generation;
       const row = await store.findCredential(hash);
       if (row === undefined || !hashesEqual(row.hash, hash)) {
         throw unauthorized("invalid API key: no such key (check KEEL_API_KEY or the key you sent)");
@@ -76,6 +81,7 @@ export function createAuthenticator(deps: {
           projectLimits,
         },
         at,
+        generation,
       );
       return identityFor({
         id: row.id,

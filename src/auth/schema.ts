@@ -8,6 +8,9 @@ import { roles } from "./permissions.ts";
  * storage.
  */
 
+export const DEFAULT_KEY_CACHE_MS = 60_000;
+export const DEFAULT_REVOCATION_CHECK_MS = 1_000;
+
 export const authConfigSchema = z
   .object({
     /** Off only for local experiments: every request then acts as a global owner. */
@@ -15,12 +18,18 @@ export const authConfigSchema = z
     /** `/metrics` without a key; when false it needs a key with `metrics:read`. */
     metrics_public: z.boolean().default(true),
     /**
-     * How long a verified key may be reused from memory without a database read, at most
-     * 60 s. 0 (the default) reads the database on every request. Revoking or rotating a key
-     * clears it at once on the replica that did it; other replicas notice within this window.
+     * How long a verified key may be reused from memory without reading its row, at most an
+     * hour; 0 reads the key's row on every request. Revoking or rotating a key drops it at
+     * once on the replica that did it; other replicas notice within `revocation_check_ms`.
      * Expiry is checked on every request either way.
      */
-    key_cache_ms: z.number().int().min(0).max(60_000).default(0),
+    key_cache_ms: z.number().int().min(0).max(3_600_000).default(DEFAULT_KEY_CACHE_MS),
+    /**
+     * How often a replica with cached keys asks storage whether any key was revoked or
+     * rotated since (one small read, shared by all requests): the longest a revocation made
+     * on another replica can go unnoticed here. 0 asks on every request.
+     */
+    revocation_check_ms: z.number().int().min(0).max(60_000).default(DEFAULT_REVOCATION_CHECK_MS),
   })
   .strict();
 

@@ -180,13 +180,16 @@ for (const engine of engines()) {
       );
     });
 
-    test("a cached key is still revoked at once on this replica, and within the window on others", async () => {
-      const cached = createAuthService({
-        db: database.db,
-        keyCacheMs: 5_000,
-        now: () => clock.now,
-      });
-      const other = createAuthService({ db: database.db, keyCacheMs: 5_000, now: () => clock.now });
+    test("a cached key is revoked at once on this replica, and within the check interval on others", async () => {
+      const replica = () =>
+        createAuthService({
+          db: database.db,
+          keyCacheMs: 600_000,
+          revocationCheckMs: 1_000,
+          now: () => clock.now,
+        });
+      const cached = replica();
+      const other = replica();
       const created = await service.createKey(owner, {
         name: "c",
         role: "viewer",
@@ -197,10 +200,30 @@ for (const engine of engines()) {
 
       await cached.revokeKey(owner, created.id);
       await rejectsWith(cached.authenticate(bearer(created.key)), "unauthorized", /revoked/);
-      // The other replica still holds it from memory, for at most key_cache_ms.
+      // The other replica read the revision less than a second ago: it still trusts memory…
       await other.authenticate(bearer(created.key));
-      clock.now += 5_000;
+      // …and notices within revocation_check_ms, far inside the cache lifetime.
+      clock.now += 1_000;
       await rejectsWith(other.authenticate(bearer(created.key)), "unauthorized", /revoked/);
+    });
+
+    test("a rotation without grace elsewhere ends the old key within the check interval", async () => {
+      const other = createAuthService({
+        db: database.db,
+        keyCacheMs: 600_000,
+        revocationCheckMs: 500,
+        now: () => clock.now,
+      });
+      const old = await service.createKey(owner, {
+        name: "r",
+        role: "viewer",
+        project_id: projectId,
+      });
+      await other.authenticate(bearer(old.key));
+      const next = await service.rotateKey(owner, old.id, { grace_seconds: 0 });
+      clock.now += 500;
+      await rejectsWith(other.authenticate(bearer(old.key)), "unauthorized", /revoked/);
+      await other.authenticate(bearer(next.key));
     });
 
     test("a cached key still expires on time", async () => {

@@ -11,17 +11,19 @@ import {
   type Identity,
 } from "./identity.ts";
 import { createKeyCache } from "./key-cache.ts";
+import { createRevisionCheck } from "./revision-check.ts";
 import { displayPrefix, generateKey, hashKey } from "./key-material.ts";
 import { jsonOrNull, rowModels, rowRole, toKeyView, toProjectView } from "./key-view.ts";
 import { canGrantRole, type Role } from "./permissions.ts";
-import type {
-  CreatedKey,
-  KeyCreate,
-  KeyListQuery,
-  KeyRotate,
-  KeyView,
-  Project,
-  ProjectCreate,
+import {
+  DEFAULT_REVOCATION_CHECK_MS,
+  type CreatedKey,
+  type KeyCreate,
+  type KeyListQuery,
+  type KeyRotate,
+  type KeyView,
+  type Project,
+  type ProjectCreate,
 } from "./schema.ts";
 import { createAuthStore, type KeyRow, type RotationEnd } from "./store.ts";
 
@@ -55,6 +57,8 @@ export interface AuthServiceOptions {
   db: Kysely<Database>;
   /** `auth.key_cache_ms`; 0 disables the cache. */
   keyCacheMs?: number;
+  /** `auth.revocation_check_ms`: how stale this replica's view of revocations may be. */
+  revocationCheckMs?: number;
   /** The clock; tests move it. */
   now?: () => number;
 }
@@ -63,7 +67,12 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
   const store = createAuthStore(options.db);
   const cache = createKeyCache(options.keyCacheMs ?? 0);
   const now = options.now ?? Date.now;
-  const authenticator = createAuthenticator({ store, cache, now });
+  const revisions = createRevisionCheck({
+    cache,
+    readRevision: () => store.revision(),
+    intervalMs: options.revocationCheckMs ?? DEFAULT_REVOCATION_CHECK_MS,
+  });
+  const authenticator = createAuthenticator({ store, cache, revisions, now });
 
   async function visibleKey(caller: Identity, id: string): Promise<KeyRow> {
     const row = await store.getKey(id);

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Kysely, Selectable } from "kysely";
 import type { ApiKeysTable, Database, ProjectsTable } from "../core/db/tables.ts";
 
@@ -18,6 +19,8 @@ export type CredentialRow = KeyRow & { project_limits: string | null };
 export type RotationEnd = { revokedAt: number } | { expiresAt: number };
 
 const BOOTSTRAP_META_KEY = "auth.bootstrap_key_id";
+/** Rewritten (a fresh random value) by every revocation and rotation: see revision-check.ts. */
+const REVISION_META_KEY = "auth.revision";
 
 export interface AuthStore {
   /** False when the name is taken. */
@@ -33,10 +36,13 @@ export interface AuthStore {
   findCredential(hash: string): Promise<CredentialRow | undefined>;
   getKey(id: string): Promise<KeyRow | undefined>;
   listKeys(filter: KeyFilter): Promise<KeyRow[]>;
-  /** Sets revoked_at unless it is set; false when it already was. */
+  /** Sets revoked_at unless it is set, and a new auth revision; false when it already was. */
   revokeKey(id: string, at: number): Promise<boolean>;
   touchKey(id: string, at: number): Promise<void>;
-  /** Inserts the new key and ends the old one in one transaction; false when the old was revoked. */
+  /**
+   * Inserts the new key, ends the old one and sets a new auth revision in one transaction;
+   * false when the old was revoked.
+   */
   rotateKey(next: KeyRow, oldId: string, end: RotationEnd): Promise<boolean>;
   /**
    * Creates the first-start key unless one was ever created, across replicas: the claim is a
@@ -45,6 +51,8 @@ export interface AuthStore {
   claimBootstrap(row: KeyRow): Promise<boolean>;
   /** Whether the first-start key was ever created. */
   bootstrapped(): Promise<boolean>;
+  /** The auth revision: changes whenever a key is revoked or rotated; undefined before any. */
+  revision(): Promise<string | undefined>;
 }
 
 export function createAuthStore(db: Kysely<Database>): AuthStore {
@@ -105,13 +113,17 @@ export function createAuthStore(db: Kysely<Database>): AuthStore {
     },
 
     async revokeKey(id, at) {
-      const result = await db
-        .updateTable("api_keys")
-        .set({ revoked_at: at })
-        .where("id", "=", id)
-        .where("revoked_at", "is", null)
-        .executeTakeFirst();
-      return Number(result.numUpdatedRows) === 1;
+      return db.transaction().execute(async (trx) => {
+        const result = await trx
+          .updateTable("api_keys")
+          .set({ revoked_at: at })
+          .where("id", "=", id)
+          .where("revoked_at", "is", null)
+          .executeTakeFirst();
+        if (Number(result.numUpdatedRows) !== 1) return false;
+        await newRevision(trx, at);
+        return true;
+      });
     },
 
     async touchKey(id, at) {
@@ -128,6 +140,7 @@ export function createAuthStore(db: Kysely<Database>): AuthStore {
           .executeTakeFirst();
         if (Number(ended.numUpdatedRows) !== 1) return false;
         await trx.insertInto("api_keys").values(next).execute();
+        await newRevision(trx, next.created_at);
         return true;
       });
     },
@@ -153,5 +166,23 @@ export function createAuthStore(db: Kysely<Database>): AuthStore {
         .executeTakeFirst();
       return row !== undefined;
     },
+
+    async revision() {
+      const row = await db
+        .selectFrom("keel_meta")
+        .select("value")
+        .where("key", "=", REVISION_META_KEY)
+        .executeTakeFirst();
+      return row?.value;
+    },
   };
+}
+
+async function newRevision(trx: Kysely<Database>, at: number): Promise<void> {
+  const value = randomBytes(12).toString("hex");
+  await trx
+    .insertInto("keel_meta")
+    .values({ key: REVISION_META_KEY, value, updated_at: at })
+    .onConflict((oc) => oc.column("key").doUpdateSet({ value, updated_at: at }))
+    .execute();
 }
