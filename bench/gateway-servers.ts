@@ -78,7 +78,8 @@ async function startKeelServer(target: string): Promise<string> {
     { ...doc, server },
     { env: { KEEL_ADMIN_KEY: process.env.KEEL_ADMIN_KEY }, source: undefined, overrides: {} },
   );
-  const logFile = pino.destination({ dest: join(dir, "keel.log"), sync: true });
+  // Buffered, as `keel serve` writes its log to stdout.
+  const logFile = pino.destination({ dest: join(dir, "keel.log"), sync: false });
   const keel = await createKeel(config, { logger: createLogger("info", logFile) });
   stop = async () => {
     await keel.close();

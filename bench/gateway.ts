@@ -7,8 +7,8 @@ import { processCpuMicros, type CpuMicros } from "./process-cpu.ts";
 import { printTable } from "./table.ts";
 
 /**
- * `npm run bench -- gateway [--seconds S] [--concurrency 1,16,64] [--keel-node-options "…"]
- *                           [--keel-config JSON]`
+ * `npm run bench -- gateway [--seconds S] [--concurrency 1,16,64] [--modes json,stream]
+ *                           [--keel-node-options "…"] [--keel-config JSON]`
  *
  * Throughput and p50/p99 latency at several concurrencies, streaming and not, for (a) the fake
  * upstream called directly, (b) a minimal Node reverse proxy in front of it, (c) Keel in front
@@ -80,6 +80,10 @@ function flag(args: string[], name: string): string | undefined {
 export async function run(args: string[]): Promise<void> {
   const seconds = Number(flag(args, "--seconds") ?? "3");
   const levels = (flag(args, "--concurrency") ?? "1,16,64").split(",").map(Number);
+  const modes = (flag(args, "--modes") ?? "json,stream").split(",");
+  for (const mode of modes) {
+    if (mode !== "json" && mode !== "stream") throw new Error(`--modes: unknown mode "${mode}"`);
+  }
 
   const nodeOptions = (flag(args, "--keel-node-options") ?? "").split(/\s+/).filter(Boolean);
   const apiKey = generateKey();
@@ -113,7 +117,7 @@ export async function run(args: string[]): Promise<void> {
     ],
   ];
   try {
-    for (const stream of [false, true]) {
+    for (const stream of modes.map((mode) => mode === "stream")) {
       const body = JSON.stringify({
         model: "bench",
         messages: [{ role: "user", content: "Say hello in five words." }],

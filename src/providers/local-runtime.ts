@@ -56,8 +56,16 @@ const MEAN_POOLING = 1;
 
 let sharedLlama: Promise<Llama> | undefined;
 
-/** The process-wide llama.cpp runtime; its log lines go to the first caller's logger. */
-export function loadLlama(logger: Logger): Promise<Llama> {
+/**
+ * The process-wide llama.cpp runtime; its log lines go to the first caller's logger.
+ * node-llama-cpp disposes it on the process's `beforeExit` (the event loop ran empty, as it
+ * can between two Keel instances in one process): a disposed runtime is replaced.
+ */
+export async function loadLlama(logger: Logger): Promise<Llama> {
+  const held = sharedLlama;
+  if (held !== undefined && (await held.catch(() => undefined))?.disposed === true) {
+    if (sharedLlama === held) sharedLlama = undefined;
+  }
   sharedLlama ??= getLlama({
     build: "never",
     gpu: false,

@@ -1,12 +1,11 @@
 import { mkdirSync } from "node:fs";
-import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
 import { Kysely, Migrator, sql } from "kysely";
 import pg from "pg";
 import { KeelError } from "../errors.ts";
 import { migrationProvider } from "./migrations/index.ts";
-import { nodeSqliteDialect } from "./node-sqlite-dialect.ts";
 import { KeelPostgresDialect } from "./postgres-dialect.ts";
+import { SqliteWorkerDialect } from "./sqlite-worker-dialect.ts";
 import type { Database } from "./tables.ts";
 
 export type Engine = "sqlite" | "postgres";
@@ -32,24 +31,36 @@ export interface OpenDatabaseOptions {
 export async function openDatabase(options: OpenDatabaseOptions): Promise<KeelDatabase> {
   const handle =
     options.url === undefined
-      ? openSqlite(options)
+      ? await openSqlite(options)
       : await openPostgres(options.url, options.schema);
   await migrate(handle.db, options.url === undefined ? undefined : options.schema);
   return handle;
 }
 
-function openSqlite(options: OpenDatabaseOptions): KeelDatabase {
+async function openSqlite(options: OpenDatabaseOptions): Promise<KeelDatabase> {
   const file = options.sqliteFile ?? "keel.db";
   let location = file;
   if (file !== ":memory:") {
     mkdirSync(options.dataDir, { recursive: true });
     location = join(options.dataDir, file);
   }
-  const database = new DatabaseSync(location, { timeout: 5_000 });
-  database.exec("PRAGMA journal_mode = WAL");
-  database.exec("PRAGMA synchronous = NORMAL");
-  database.exec("PRAGMA foreign_keys = ON");
-  const db = new Kysely<Database>({ dialect: nodeSqliteDialect(database) });
+  const db = new Kysely<Database>({
+    dialect: new SqliteWorkerDialect({
+      location,
+      busyTimeoutMs: 5_000,
+      pragmas: ["journal_mode = WAL", "synchronous = NORMAL", "foreign_keys = ON"],
+    }),
+  });
+  try {
+    await sql`select 1`.execute(db);
+  } catch (err) {
+    await db.destroy().catch(() => undefined);
+    throw new KeelError(
+      "config_invalid",
+      `cannot open the SQLite database ${location}: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
   return {
     db,
     engine: "sqlite",
