@@ -2,6 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from "node:http";
 import { once } from "node:events";
+import { connect } from "node:net";
 import { SseWriter } from "./sse-writer.ts";
 
 async function serve(handler: (writer: SseWriter) => Promise<void> | void): Promise<{
@@ -48,6 +49,38 @@ describe("SSE writer", () => {
       assert.equal(res.headers["x-count"], "2");
       assert.equal(await text(res), 'data: {"a":1}\n\ndata: {"b":2}\n\ndata: [DONE]\n\n');
     } finally {
+      server.close();
+    }
+  });
+
+  test("the events of one tick go out as one HTTP chunk, without waiting for more", async () => {
+    let finish!: () => void;
+    const { server, url } = await serve(async (w) => {
+      w.open();
+      w.send('{"a":1}');
+      w.send('{"b":2}');
+      w.send('{"c":3}');
+      await new Promise<void>((resolve) => (finish = resolve));
+      w.end();
+    });
+    const { port } = new URL(url);
+    const socket = connect(Number(port), "127.0.0.1");
+    try {
+      socket.write("GET / HTTP/1.1\r\nhost: keel\r\n\r\n");
+      let raw = "";
+      socket.setEncoding("utf8");
+      // The three events arrive while the writer is still open: nothing waits for end().
+      for await (const chunk of socket) {
+        raw += chunk as string;
+        if (raw.includes('{"c":3}')) break;
+      }
+      const body = raw.slice(raw.indexOf("\r\n\r\n") + 4);
+      const frames = body.split("\r\n").filter((line) => /^[0-9a-f]+$/.test(line));
+      assert.equal(frames.length, 1, `one chunk frame, got: ${JSON.stringify(body)}`);
+      assert.match(body, /data: \{"a":1\}\n\ndata: \{"b":2\}\n\ndata: \{"c":3\}\n\n/);
+    } finally {
+      finish();
+      socket.destroy();
       server.close();
     }
   });
