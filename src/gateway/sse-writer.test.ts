@@ -57,9 +57,9 @@ describe("SSE writer", () => {
     let finish!: () => void;
     const { server, url } = await serve(async (w) => {
       w.open();
-      w.send('{"a":1}');
-      w.send('{"b":2}');
-      w.send('{"c":3}');
+      void w.send('{"a":1}');
+      void w.send('{"b":2}');
+      void w.send('{"c":3}');
       await new Promise<void>((resolve) => (finish = resolve));
       w.end();
     });
