@@ -73,7 +73,15 @@ export async function createKeel(config: Config, options: CreateKeelOptions = {}
   });
   const providers: ProviderSet = createProviders(config, { dataDir: dir, logger });
   const quotas = createQuotas(config, logger, metrics);
-  const gateway = createGateway({ config, providers, traces, metrics, logger, quotas });
+  const gateway = createGateway({
+    config,
+    providers,
+    traces,
+    metrics,
+    logger,
+    quotas,
+    masterKey: keyring.primary,
+  });
 
   const auth = createAuthService({
     db: database.db,

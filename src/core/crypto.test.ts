@@ -1,7 +1,13 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { inspect } from "node:util";
-import { MasterKey, ciphertextKeyId, isCiphertext, parseCiphertext } from "./crypto.ts";
+import {
+  MasterKey,
+  ciphertextKeyId,
+  generateMasterKeyBytes,
+  isCiphertext,
+  parseCiphertext,
+} from "./crypto.ts";
 import { KeelError } from "./errors.ts";
 
 const key = new MasterKey(Buffer.alloc(32, 7));
@@ -71,5 +77,16 @@ describe("AES-256-GCM values", () => {
 
   test("a master key of the wrong length is refused", () => {
     assert.throws(() => new MasterKey(Buffer.alloc(16)), /32 bytes/);
+  });
+});
+
+describe("derived keys", () => {
+  test("are stable per master key and purpose, and differ across both", () => {
+    const a = new MasterKey(generateMasterKeyBytes());
+    const b = new MasterKey(generateMasterKeyBytes());
+    assert.equal(a.deriveKey("p").length, 32);
+    assert.deepEqual(a.deriveKey("p"), a.deriveKey("p"));
+    assert.notDeepEqual(a.deriveKey("p"), a.deriveKey("q"));
+    assert.notDeepEqual(a.deriveKey("p"), b.deriveKey("p"));
   });
 });

@@ -1,4 +1,11 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from "node:crypto";
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+} from "node:crypto";
 import { inspect } from "node:util";
 import { KeelError } from "./errors.ts";
 
@@ -32,6 +39,7 @@ export interface CipherContext {
 export class MasterKey {
   readonly id: string;
   readonly #key: Buffer;
+  readonly #subkeySeed: Buffer;
 
   constructor(bytes: Uint8Array) {
     if (bytes.length !== MASTER_KEY_BYTES) {
@@ -43,6 +51,17 @@ export class MasterKey {
     this.#key = Buffer.from(hkdfSync("sha256", bytes, Buffer.alloc(0), "keel/aes-256-gcm/v1", 32));
     const idBytes = Buffer.from(hkdfSync("sha256", bytes, Buffer.alloc(0), "keel/key-id/v1", 32));
     this.id = createHash("sha256").update(idBytes).digest("hex").slice(0, 16);
+    this.#subkeySeed = Buffer.from(
+      hkdfSync("sha256", bytes, Buffer.alloc(0), "keel/subkeys/v1", 32),
+    );
+  }
+
+  /**
+   * A 32-byte key for another purpose (named by `purpose`), derived from this one: it reveals
+   * nothing about the master key or the keys of other purposes.
+   */
+  deriveKey(purpose: string): Buffer {
+    return createHmac("sha256", this.#subkeySeed).update(purpose).digest();
   }
 
   /** Seals a UTF-8 string for the given place. */

@@ -1,5 +1,6 @@
 import { assertModelAllowed, visibleModels, type Identity } from "../auth/index.ts";
 import type { Config } from "../core/config.ts";
+import type { MasterKey } from "../core/crypto.ts";
 import { normalizeError } from "../core/error-render.ts";
 import { KeelError } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
@@ -46,6 +47,8 @@ export interface GatewayDeps {
   logger: Logger;
   /** Rate limits and budgets, checked before the upstream call and settled after it. */
   quotas?: QuotaGuard;
+  /** The key `redaction: hash` guardrails derive theirs from; without it they refuse to start. */
+  masterKey?: MasterKey;
   /** Milliseconds clock for the circuit breakers (tests pass a fake one). */
   now?: () => number;
   /** Randomness for load balancing and backoff jitter (tests pass a fixed one). */
@@ -103,7 +106,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     random,
     onBreakerChange: (d, state) =>
       metrics.breakerState.set({ model: d.model, deployment: d.label }, breakerStateValue[state]),
-    redactionKey: redactionKey(config.masterKey),
+    redactionKey: redactionKey(deps.masterKey),
   });
   for (const route of routes.values()) {
     for (const d of route.deployments) {

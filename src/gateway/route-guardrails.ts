@@ -1,4 +1,4 @@
-import { createHmac } from "node:crypto";
+import type { MasterKey } from "../core/crypto.ts";
 import { KeelError } from "../core/errors.ts";
 import { Secret } from "../core/secret.ts";
 import {
@@ -42,8 +42,8 @@ export class RouteGuardrails {
       } catch {
         throw new KeelError(
           "config_invalid",
-          `models.${model}.guardrails.pii.${stage}.redaction: "hash" needs KEEL_MASTER_KEY ` +
-            `(the redaction key is derived from it); set it or use "mask"`,
+          `models.${model}.guardrails.pii.${stage}.redaction: "hash" needs a master key ` +
+            `(the redaction key is derived from it); give the gateway one or use "mask"`,
         );
       }
     }
@@ -58,13 +58,13 @@ function acts(policy: PiiPolicy): boolean {
   );
 }
 
-/** The key `hash` redaction uses: derived from the master key, so labels never expose it. */
-export function redactionKey(masterKey: Secret | undefined): Secret | undefined {
+/**
+ * The key `hash` redaction uses: derived from the master key (KEEL_MASTER_KEY or the data
+ * dir's key file), so labels never expose it and stay the same across restarts.
+ */
+export function redactionKey(masterKey: MasterKey | undefined): Secret | undefined {
   if (masterKey === undefined) return undefined;
-  const derived = createHmac("sha256", masterKey.reveal())
-    .update("keel/guardrails/pii-redaction")
-    .digest("hex");
-  return new Secret(derived);
+  return new Secret(masterKey.deriveKey("keel/guardrails/pii-redaction/v1").toString("hex"));
 }
 
 /** The entity types a scan blocked, for an error message (types only, never values). */
