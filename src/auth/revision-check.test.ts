@@ -11,24 +11,30 @@ const key: CachedKey = {
   expiresAt: null,
 };
 
+/** A check over a fresh cache whose reads are counted (and fail while `state.fail`). */
+function counted(intervalMs: number, state = { fail: false, reads: 0 }) {
+  const cache = createKeyCache(60_000);
+  const check = createRevisionCheck({
+    cache,
+    intervalMs,
+    readRevision: async () => {
+      state.reads++;
+      if (state.fail) throw new Error("database is down");
+      return "r1";
+    },
+  });
+  return { cache, check, state };
+}
+
 describe("key cache revision check", () => {
   test("reads the revision at most once per interval, shared by concurrent requests", async () => {
-    const cache = createKeyCache(60_000);
-    let reads = 0;
-    const check = createRevisionCheck({
-      cache,
-      intervalMs: 1_000,
-      readRevision: async () => {
-        reads++;
-        return "r1";
-      },
-    });
+    const { check, state } = counted(1_000);
     await Promise.all([check.confirm(0), check.confirm(1), check.confirm(2)]);
-    assert.equal(reads, 1);
+    assert.equal(state.reads, 1);
     await check.confirm(999);
-    assert.equal(reads, 1);
+    assert.equal(state.reads, 1);
     await check.confirm(1_000);
-    assert.equal(reads, 2);
+    assert.equal(state.reads, 2);
   });
 
   test("a changed revision empties the cache; an unchanged one keeps it", async () => {
@@ -59,26 +65,15 @@ describe("key cache revision check", () => {
   });
 
   test("a failed read empties the cache and is retried on the next request", async () => {
-    const cache = createKeyCache(60_000);
-    let fail = false;
-    let reads = 0;
-    const check = createRevisionCheck({
-      cache,
-      intervalMs: 1_000,
-      readRevision: async () => {
-        reads++;
-        if (fail) throw new Error("database is down");
-        return "r1";
-      },
-    });
+    const { cache, check, state } = counted(1_000);
     await check.confirm(0);
     cache.set("h", key, 0, cache.generation);
-    fail = true;
+    state.fail = true;
     await assert.rejects(check.confirm(1_000), /database is down/);
     assert.equal(cache.get("h", 1_000), undefined);
-    fail = false;
+    state.fail = false;
     await check.confirm(1_001);
-    assert.equal(reads, 3);
+    assert.equal(state.reads, 3);
   });
 
   test("a disabled cache never reads", async () => {

@@ -180,16 +180,18 @@ for (const engine of engines()) {
       );
     });
 
+    /** Another replica on the same database, caching keys for ten minutes. */
+    const replica = (revocationCheckMs: number) =>
+      createAuthService({
+        db: database.db,
+        keyCacheMs: 600_000,
+        revocationCheckMs,
+        now: () => clock.now,
+      });
+
     test("a cached key is revoked at once on this replica, and within the check interval on others", async () => {
-      const replica = () =>
-        createAuthService({
-          db: database.db,
-          keyCacheMs: 600_000,
-          revocationCheckMs: 1_000,
-          now: () => clock.now,
-        });
-      const cached = replica();
-      const other = replica();
+      const cached = replica(1_000);
+      const other = replica(1_000);
       const created = await service.createKey(owner, {
         name: "c",
         role: "viewer",
@@ -208,12 +210,7 @@ for (const engine of engines()) {
     });
 
     test("a rotation without grace elsewhere ends the old key within the check interval", async () => {
-      const other = createAuthService({
-        db: database.db,
-        keyCacheMs: 600_000,
-        revocationCheckMs: 500,
-        now: () => clock.now,
-      });
+      const other = replica(500);
       const old = await service.createKey(owner, {
         name: "r",
         role: "viewer",
