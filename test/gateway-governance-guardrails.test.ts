@@ -40,9 +40,39 @@ async function startPieceUpstream(
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, server };
 }
 
-/** The streamed answer's text, from the raw SSE body. */
-function streamedText(events: string): { text: string; finish: unknown[]; errors: unknown[] } {
+/** An upstream that streams one tool call, its arguments in a fixed list of fragments. */
+async function startToolCallUpstream(
+  fragments: () => string[],
+): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": "text/event-stream" });
+      const base = { id: "chatcmpl-t", object: "chat.completion.chunk", created: 1, model: "m" };
+      const event = (delta: object, finish: string | null) =>
+        `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+      const call = { index: 0, id: "call_1", type: "function" };
+      const opening = { ...call, function: { name: "send_mail", arguments: "" } };
+      res.write(event({ role: "assistant", content: null, tool_calls: [opening] }, null));
+      for (const args of fragments()) {
+        res.write(event({ tool_calls: [{ index: 0, function: { arguments: args } }] }, null));
+      }
+      res.end(`${event({}, "tool_calls")}data: [DONE]\n\n`);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, server };
+}
+
+/** The streamed answer's text and tool-call arguments (by call index), from the raw SSE body. */
+function streamedText(events: string): {
+  text: string;
+  args: string[];
+  finish: unknown[];
+  errors: unknown[];
+} {
   let text = "";
+  const args: string[] = [];
   const finish: unknown[] = [];
   const errors: unknown[] = [];
   for (const line of events.split("\n")) {
@@ -51,24 +81,30 @@ function streamedText(events: string): { text: string; finish: unknown[]; errors
     if (data.error !== undefined) errors.push(data.error);
     for (const choice of data.choices ?? []) {
       text += choice.delta?.content ?? "";
+      for (const call of choice.delta?.tool_calls ?? []) {
+        args[call.index] = (args[call.index] ?? "") + (call.function?.arguments ?? "");
+      }
       if (choice.finish_reason !== null && choice.finish_reason !== undefined) {
         finish.push(choice.finish_reason);
       }
     }
   }
-  return { text, finish, errors };
+  return { text, args, finish, errors };
 }
 
 describe("gateway guardrails", () => {
   let fake: FakeOpenAI;
   let pieces: string[] = [];
   let split: { url: string; server: Server };
+  let fragments: string[] = [];
+  let tools: { url: string; server: Server };
   let keel: RunningKeel;
   let client: OpenAI;
 
   before(async () => {
     fake = await startFakeOpenAI({ name: "up" });
     split = await startPieceUpstream(() => pieces);
+    tools = await startToolCallUpstream(() => fragments);
     const route = (name: string, guardrails: object, provider = "up") => ({
       name,
       guardrails,
@@ -79,6 +115,7 @@ describe("gateway guardrails", () => {
       providers: {
         up: { type: "openai-compatible", base_url: fake.url },
         pieces: { type: "openai-compatible", base_url: split.url },
+        tools: { type: "openai-compatible", base_url: tools.url },
       },
       models: [
         route("plain", {}),
@@ -90,6 +127,7 @@ describe("gateway guardrails", () => {
         }),
         route("redacting-stream", { pii: { output: { default_action: "redact" } } }, "pieces"),
         route("blocking-stream", { pii: { output: { entities: { email: "block" } } } }, "pieces"),
+        route("redacting-tools", { pii: { output: { entities: { email: "redact" } } } }, "tools"),
         route("blocking-output", { pii: { output: { entities: { email: "block" } } } }),
         route("strict", { injection: { action: "block" }, max_input_tokens: 50 }),
       ],
@@ -101,6 +139,7 @@ describe("gateway guardrails", () => {
     await keel.close();
     await fake.close();
     await new Promise((resolve) => split.server.close(resolve));
+    await new Promise((resolve) => tools.server.close(resolve));
   });
 
   beforeEach(() => fake.reset());
@@ -212,6 +251,34 @@ describe("gateway guardrails", () => {
     let text = "";
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
     assert.equal(text, "Write to [EMAIL] today");
+  });
+
+  test("an email split across streamed tool-call arguments is redacted and the JSON stays valid", async () => {
+    fragments = ['{"to":"ali', "ce.smith@exa", 'mple.com","subject":"hi"}'];
+    const res = await post(chatUrl(), keel.apiKey, {
+      model: "redacting-tools",
+      messages: [{ role: "user", content: "mail alice" }],
+      stream: true,
+    });
+    assert.equal(res.status, 200);
+    const { args, finish, errors } = streamedText(res.text);
+    assert.ok(!res.text.includes("alice.smith") && !res.text.includes("example.com"));
+    assert.deepEqual(errors, []);
+    assert.deepEqual(finish, ["tool_calls"]);
+    assert.equal(args.length, 1);
+    assert.deepEqual(JSON.parse(args[0]!), { to: "[EMAIL]", subject: "hi" });
+    const decisions = (JSON.parse((await trace(res)).metadata) as Metadata).guardrails;
+    assert.deepEqual(
+      decisions.filter((d) => d.stage === "output"),
+      [
+        {
+          guardrail: "pii",
+          stage: "output",
+          action: "redact",
+          findings: [{ type: "email", count: 1, action: "redact" }],
+        },
+      ],
+    );
   });
 
   test("a blocked value in a stream ends it with an error and finish_reason content_filter", async () => {

@@ -11,14 +11,17 @@ import type { ChatCompletionChunk, CompletionChunk } from "../providers/schema.t
 import type { Call } from "./call.ts";
 import { outputPiiBlocked, type RouteGuardrails } from "./route-guardrails.ts";
 import type { StreamChunk } from "./stream-session.ts";
+import { chatSlots, completionSlots, slotKey, type Slot, type TextSlots } from "./stream-slots.ts";
 
 /**
- * The output PII policy on a stream. When the policy redacts or blocks anything, each choice's
- * text runs through a stream redactor: a value split over any number of chunks is still
- * replaced, at the cost of holding back only the tail that could still grow into a value
- * (flushed with the choice's `finish_reason`). A blocked value ends the stream (the session
- * sends an error event and `finish_reason: "content_filter"`). When the policy only records,
- * the text is forwarded untouched and scanned once, whole, at the end.
+ * The output PII policy on a stream. When the policy redacts or blocks anything, each text slot
+ * (a choice's content, each of its tool calls' arguments, a completion's text) runs through a
+ * stream redactor of its own: a value split over any number of chunks is still replaced, at
+ * the cost of holding back only the tail that could still grow into a value (flushed with the
+ * choice's `finish_reason`). Masks hold no quote or backslash, so redacted arguments stay valid
+ * JSON. A blocked value ends the stream (the session sends an error event and
+ * `finish_reason: "content_filter"`). When the policy only records, the text is forwarded
+ * untouched and each slot is scanned once, whole, at the end.
  */
 export interface StreamGuard<C> {
   /** Filters the chunk's text in place; throws `guardrail_blocked` on a blocked value. */
@@ -26,48 +29,8 @@ export interface StreamGuard<C> {
   /** Text still held when the stream ended without a `finish_reason`, as chunks to send. */
   rest(): C[];
   /** Adds the output decision (types and counts) to the call. */
-  record(call: Call): void;
+  record(call: Pick<Call, "guardrails">): void;
 }
-
-/** Where a chunk kind keeps each choice's text. */
-interface TextSlots<C> {
-  /** Calls `visit` per choice; a returned string replaces that choice's text. */
-  each(
-    chunk: C,
-    visit: (index: number, text: string | undefined, done: boolean) => string | undefined,
-  ): void;
-  chunk(template: C, index: number, text: string): C;
-}
-
-const chatSlots: TextSlots<ChatCompletionChunk> = {
-  each(chunk, visit) {
-    for (const choice of chunk.choices) {
-      const content = choice.delta.content;
-      const done = choice.finish_reason !== null && choice.finish_reason !== undefined;
-      const out = visit(choice.index, typeof content === "string" ? content : undefined, done);
-      if (out !== undefined) choice.delta.content = out;
-    }
-  },
-  chunk: (template, index, text) => ({
-    ...template,
-    choices: [{ index, delta: { content: text }, finish_reason: null, logprobs: null }],
-    usage: undefined,
-  }),
-};
-
-const completionSlots: TextSlots<CompletionChunk> = {
-  each(chunk, visit) {
-    for (const choice of chunk.choices) {
-      const out = visit(choice.index, choice.text, choice.finish_reason !== null);
-      if (out !== undefined) choice.text = out;
-    }
-  },
-  chunk: (template, index, text) => ({
-    ...template,
-    choices: [{ index, text, finish_reason: null, logprobs: null }],
-    usage: undefined,
-  }),
-};
 
 export function chatStreamGuard(guards: RouteGuardrails): StreamGuard<ChatCompletionChunk> {
   return streamGuard(guards, chatSlots);
@@ -84,10 +47,15 @@ function streamGuard<C extends StreamChunk>(
   return guards.outputActs ? new RedactingGuard(guards, slots) : new RecordingGuard(guards, slots);
 }
 
+interface SlotRedactor {
+  slot: Slot;
+  redactor: StreamRedactor;
+}
+
 class RedactingGuard<C extends StreamChunk> implements StreamGuard<C> {
   readonly #guards: RouteGuardrails;
   readonly #slots: TextSlots<C>;
-  readonly #redactors = new Map<number, StreamRedactor>();
+  readonly #redactors = new Map<string, SlotRedactor>();
   #template: C | undefined;
 
   constructor(guards: RouteGuardrails, slots: TextSlots<C>) {
@@ -97,12 +65,14 @@ class RedactingGuard<C extends StreamChunk> implements StreamGuard<C> {
 
   apply(chunk: C): void {
     this.#template = chunk;
-    this.#slots.each(chunk, (index, text, done) => {
-      const redactor = this.#redactor(index);
-      let out = text === undefined ? "" : redactor.push(text);
-      if (done) out += redactor.flush();
-      return text === undefined && out === "" ? undefined : out;
-    });
+    this.#slots.map(chunk, (slot, text) => this.#redactor(slot).push(text));
+    for (const choice of this.#slots.finished(chunk)) {
+      for (const { slot, redactor } of this.#redactors.values()) {
+        if (slot.choice !== choice) continue;
+        const tail = redactor.flush();
+        if (tail !== "") this.#slots.append(chunk, slot, tail);
+      }
+    }
     const { action, findings } = this.#merged();
     if (action === "block") throw outputPiiBlocked(findings);
   }
@@ -111,31 +81,33 @@ class RedactingGuard<C extends StreamChunk> implements StreamGuard<C> {
     const template = this.#template;
     if (template === undefined) return [];
     const chunks: C[] = [];
-    for (const [index, redactor] of this.#redactors) {
+    for (const { slot, redactor } of this.#redactors.values()) {
       const text = redactor.flush();
-      if (text !== "") chunks.push(this.#slots.chunk(template, index, text));
+      if (text !== "") chunks.push(this.#slots.chunk(template, slot, text));
     }
     const { action, findings } = this.#merged();
     if (action === "block") throw outputPiiBlocked(findings);
     return chunks;
   }
 
-  record(call: Call): void {
+  record(call: Pick<Call, "guardrails">): void {
     const merged = this.#merged();
     if (merged.findings.length > 0) call.guardrails.push(piiDecision("output", merged));
   }
 
-  #redactor(index: number): StreamRedactor {
-    let redactor = this.#redactors.get(index);
-    if (redactor === undefined) {
-      redactor = createStreamRedactor(this.#guards.config.pii.output, this.#guards.scanOptions);
-      this.#redactors.set(index, redactor);
+  #redactor(slot: Slot): StreamRedactor {
+    const key = slotKey(slot);
+    let entry = this.#redactors.get(key);
+    if (entry === undefined) {
+      const { config, scanOptions } = this.#guards;
+      entry = { slot, redactor: createStreamRedactor(config.pii.output, scanOptions) };
+      this.#redactors.set(key, entry);
     }
-    return redactor;
+    return entry.redactor;
   }
 
   #merged(): { action: PiiAction; findings: PiiFinding[] } {
-    const redactors = [...this.#redactors.values()];
+    const redactors = [...this.#redactors.values()].map((entry) => entry.redactor);
     if (redactors.length === 1) {
       const only = redactors[0]!;
       return { action: only.action, findings: only.findings() };
@@ -147,7 +119,7 @@ class RedactingGuard<C extends StreamChunk> implements StreamGuard<C> {
 class RecordingGuard<C extends StreamChunk> implements StreamGuard<C> {
   readonly #guards: RouteGuardrails;
   readonly #slots: TextSlots<C>;
-  readonly #texts = new Map<number, string>();
+  readonly #texts = new Map<string, string>();
 
   constructor(guards: RouteGuardrails, slots: TextSlots<C>) {
     this.#guards = guards;
@@ -155,11 +127,12 @@ class RecordingGuard<C extends StreamChunk> implements StreamGuard<C> {
   }
 
   apply(chunk: C): void {
-    this.#slots.each(chunk, (index, text) => {
-      if (text !== undefined && text !== "") {
-        this.#texts.set(index, (this.#texts.get(index) ?? "") + text);
+    this.#slots.map(chunk, (slot, text) => {
+      if (text !== "") {
+        const key = slotKey(slot);
+        this.#texts.set(key, (this.#texts.get(key) ?? "") + text);
       }
-      return undefined;
+      return text;
     });
   }
 
@@ -167,7 +140,7 @@ class RecordingGuard<C extends StreamChunk> implements StreamGuard<C> {
     return [];
   }
 
-  record(call: Call): void {
+  record(call: Pick<Call, "guardrails">): void {
     if (this.#texts.size === 0) return;
     const messages = [...this.#texts.values()].map((content) => ({ content }));
     const scan = scanMessages(messages, this.#guards.config.pii.output, this.#guards.scanOptions);
@@ -177,7 +150,7 @@ class RecordingGuard<C extends StreamChunk> implements StreamGuard<C> {
 
 const severity: Record<PiiAction, number> = { allow: 0, redact: 1, block: 2 };
 
-/** Findings of several redactors (one per choice) as one: counts summed per type. */
+/** Findings of several redactors (one per slot) as one: counts summed per type. */
 function mergeFindings(redactors: readonly StreamRedactor[]): {
   action: PiiAction;
   findings: PiiFinding[];
