@@ -12,7 +12,12 @@ import { createMetrics, type Metrics } from "./monitoring/metrics.ts";
 import { healthRoutes } from "./monitoring/index.ts";
 import { createProviders, type ProviderSet } from "./providers/index.ts";
 import { createQuotaGuard, createQuotaStore, type QuotaGuard } from "./quotas/index.ts";
-import { createTraceWriter, traceRoutes, type TraceWriter } from "./traces/index.ts";
+import {
+  createTracePruner,
+  createTraceWriter,
+  traceRoutes,
+  type TraceWriter,
+} from "./traces/index.ts";
 
 /**
  * The composition root: opens storage, builds the domains and mounts their routes on one
@@ -70,6 +75,13 @@ export async function createKeel(config: Config, options: CreateKeelOptions = {}
     logger,
     config: config.traces,
     keyring,
+  });
+  const pruner = createTracePruner({
+    db: database.db,
+    config: config.traces,
+    logger,
+    onPruned: (result) => metrics.tracePruned.inc(result.deleted),
+    onFailed: () => metrics.tracePruneFailures.inc(),
   });
   const providers: ProviderSet = createProviders(config, { dataDir: dir, logger });
   const quotas = createQuotas(config, logger, metrics);
@@ -130,6 +142,7 @@ export async function createKeel(config: Config, options: CreateKeelOptions = {}
       clearTimeout(deadline);
     }
     await providers.close();
+    await pruner.close();
     await traces.close();
     await audit.close();
     await quotas.close();
@@ -151,6 +164,7 @@ export async function createKeel(config: Config, options: CreateKeelOptions = {}
       const address = await http.listen({ host: config.server.host, port: config.server.port });
       // Warm local models in the background: /readyz reports when they are loaded.
       void providers.warmup();
+      pruner.start();
       return address;
     },
     close: () => (closing ??= close()),

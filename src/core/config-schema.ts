@@ -144,6 +144,26 @@ export const tracesSchema = z
     flush_interval_ms: positiveInt.default(250),
     /** Encrypt request and response bodies at rest with the master key (AES-256-GCM). */
     encrypt: z.boolean().default(false),
+    /** Deleting old traces; without `max_age_days` (the default) every trace is kept. */
+    retention: z
+      .object({
+        /** Traces that started longer ago than this are deleted; absent or null: never. */
+        max_age_days: z
+          .number()
+          .int()
+          .positive({ error: "must be 1 or more days; leave it out to keep traces forever" })
+          .nullable()
+          .default(null),
+        /** How often the pruner looks for old traces. */
+        interval_minutes: positiveInt.default(10),
+        /**
+         * Rows deleted per statement. Each statement is short so that the trace writer and
+         * the audit log, which share SQLite's one connection, wait for one batch at most.
+         */
+        batch_size: positiveInt.max(50_000).default(1_000),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

@@ -108,6 +108,16 @@ export function createMetrics() {
       help: "Traces written to storage",
       registers: [registry],
     }),
+    tracePruned: new Counter({
+      name: "keel_trace_pruned_total",
+      help: "Traces deleted by the retention policy (traces.retention.max_age_days)",
+      registers: [registry],
+    }),
+    tracePruneFailures: new Counter({
+      name: "keel_trace_prune_failures_total",
+      help: "Retention runs that failed (retried at the next interval)",
+      registers: [registry],
+    }),
   };
   return metrics;
 }

@@ -2,6 +2,12 @@ export { createTraceWriter, type TraceWriter, type TraceWriterOptions } from "./
 export { traceRoutes, type TraceRoutesOptions } from "./routes.ts";
 export { traceBodyColumns } from "./body-encryption.ts";
 export {
+  createTracePruner,
+  type PruneResult,
+  type TracePruner,
+  type TracePrunerOptions,
+} from "./retention.ts";
+export {
   attemptSchema,
   encodeCursor,
   traceDetailSchema,

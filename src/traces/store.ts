@@ -59,3 +59,28 @@ export async function listTraces(db: Kysely<Database>, filter: TraceFilter): Pro
 export async function getTrace(db: Kysely<Database>, id: string): Promise<TracesTable | undefined> {
   return db.selectFrom("traces").selectAll().where("id", "=", id).executeTakeFirst();
 }
+
+/**
+ * Deletes up to `limit` traces that started before `cutoff`, oldest first, in one statement;
+ * returns how many went. `IN (subquery with LIMIT)` because neither engine takes a LIMIT on
+ * DELETE itself (SQLite only when built with an option); the subquery walks the
+ * `traces_started_at` index.
+ */
+export async function deleteTracesStartedBefore(
+  db: Kysely<Database>,
+  cutoff: number,
+  limit: number,
+): Promise<number> {
+  const result = await db
+    .deleteFrom("traces")
+    .where("id", "in", (eb) =>
+      eb
+        .selectFrom("traces")
+        .select("id")
+        .where("started_at", "<", cutoff)
+        .orderBy("started_at")
+        .limit(limit),
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

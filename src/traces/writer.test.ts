@@ -42,6 +42,7 @@ function start(
       batch_size: config.batch_size ?? 100,
       // Long unless a test is about the interval: batches are then driven by size and flush().
       flush_interval_ms: config.flush_interval_ms ?? 60_000,
+      retention: { max_age_days: null, interval_minutes: 10, batch_size: 1_000 },
     },
   });
   return { writer, metrics, logs };
