@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { generateKey } from "../src/auth/index.ts";
+import { startChildServer as startServer, stopChildServer as stopServer } from "./child-server.ts";
 import { runLoad, type LoadResult } from "./load.ts";
 import { processCpuMicros, type CpuMicros } from "./process-cpu.ts";
 import { printTable } from "./table.ts";
+import { flag } from "./args.ts";
 
 /**
  * `npm run bench -- gateway [--seconds S] [--concurrency 1,16,64] [--modes json,stream]
@@ -23,34 +22,6 @@ import { printTable } from "./table.ts";
  * merges config sections over the bench's, to measure what a setting costs:
  * `--keel-config '{"auth":{"key_cache_ms":10000}}'`.
  */
-interface Server {
-  url: string;
-  child: ChildProcess;
-}
-
-interface StartOptions {
-  upstream?: string;
-  nodeOptions?: string[];
-  env?: Record<string, string>;
-}
-
-function startServer(role: string, options: StartOptions = {}): Promise<Server> {
-  const entry = fileURLToPath(new URL("./gateway-servers.ts", import.meta.url));
-  const args = [...(options.nodeOptions ?? []), entry, role];
-  if (options.upstream !== undefined) args.push(options.upstream);
-  const child = spawn(process.execPath, args, {
-    stdio: ["pipe", "pipe", "inherit"],
-    env: { ...process.env, ...options.env },
-  });
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout });
-    lines.once("line", (line) =>
-      resolve({ url: (JSON.parse(line) as { url: string }).url, child }),
-    );
-    child.once("exit", (code) => reject(new Error(`${role} exited with ${String(code)}`)));
-  });
-}
-
 function perRequest(
   before: CpuMicros | undefined,
   after: CpuMicros | undefined,
@@ -61,20 +32,6 @@ function perRequest(
     main: (after.main - before.main) / result.requests,
     all: (after.all - before.all) / result.requests,
   };
-}
-
-/** Closes the child's stdin (its signal to stop) and waits until it has exited. */
-function stopServer(server: Server): Promise<void> {
-  const { child } = server;
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  child.stdin?.end();
-  return exited;
-}
-
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
 }
 
 export async function run(args: string[]): Promise<void> {

@@ -7,6 +7,7 @@ import { createLogger } from "../src/core/logger.ts";
 import { ensureTinyModel } from "../src/optimize/index.ts";
 import { createLocalProvider } from "../src/providers/local.ts";
 import { printTable } from "./table.ts";
+import { flag, flags } from "./args.ts";
 
 /**
  * `npm run bench -- local [--model FILE.gguf]… [--threads 1,2] [--prompt 128] [--tokens 512]
@@ -32,15 +33,6 @@ interface Case {
   promptText: (rep: number) => string;
   tokens: number;
   budgetMs: number;
-}
-
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
-
-function flags(args: string[], name: string): string[] {
-  return args.flatMap((arg, i) => (arg === name && args[i + 1] ? [args[i + 1]!] : []));
 }
 
 export async function run(args: string[]): Promise<void> {

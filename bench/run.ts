@@ -6,6 +6,8 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   gateway: () => import("./gateway.ts"),
   local: () => import("./local.ts"),
   pii: () => import("./pii.ts"),
+  soak: () => import("./soak.ts"),
+  traces: () => import("./traces.ts"),
 };
 
 const [name, ...args] = process.argv.slice(2);

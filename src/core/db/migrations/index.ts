@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from "kysely";
 import * as m0001 from "./0001-traces.ts";
 import * as m0003 from "./0003-audit.ts";
 import * as m0004 from "./0004-auth.ts";
+import * as m0005 from "./0005-trace-project-indexes.ts";
 
 /**
  * Keel's one migration set, in order. Append new files here; never edit a shipped one.
@@ -11,6 +12,7 @@ const migrations: Record<string, Migration> = {
   "0001-traces": m0001,
   "0003-audit": m0003,
   "0004-auth": m0004,
+  "0005-trace-project-indexes": m0005,
 };
 
 export const migrationProvider: MigrationProvider = {
