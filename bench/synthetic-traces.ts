@@ -1,5 +1,6 @@
 import type { TracesTable } from "../src/core/db/tables.ts";
 import { newId } from "../src/core/ids.ts";
+import { seededRandom } from "../src/core/random.ts";
 
 /**
  * Synthetic trace rows for the traces benchmark, shaped like what the gateway stores: several
@@ -36,18 +37,6 @@ const words = (
   "report weekly sales region growth forecast data table chart review contract clause " +
   "email draft polite short formal bullet points json schema field value example"
 ).split(" ");
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same table. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pick<T extends string>(shares: Readonly<Record<T, number>>, r: number): T {
   let rest = r * 100;

@@ -10,7 +10,8 @@ import { createLogger } from "../src/core/logger.ts";
 import { createTracePruner, type PruneResult } from "../src/traces/retention.ts";
 import { openBenchDatabase } from "./bench-database.ts";
 import { progressBar, progressNote } from "./progress.ts";
-import { modelShares, seededRandom, syntheticTraces } from "./synthetic-traces.ts";
+import { seededRandom } from "../src/core/random.ts";
+import { modelShares, syntheticTraces } from "./synthetic-traces.ts";
 import { percentile, printTable } from "./table.ts";
 import { flag, intFlag } from "./args.ts";
 

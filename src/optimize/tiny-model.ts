@@ -4,6 +4,7 @@ import { readGguf } from "./gguf/reader.ts";
 import { gguf, ggmlTypeIds, type GgufValue } from "./gguf/types.ts";
 import { writeGguf, type GgufTensorInput, type GgufWriteInput } from "./gguf/writer.ts";
 import { TINY_CHAT_TEMPLATE, buildTinyVocab, specialTokens } from "./tiny-vocab.ts";
+import { seededRandom } from "../core/random.ts";
 
 /**
  * keel-tiny: a generated llama-architecture GGUF with deterministic pseudo-random weights and
@@ -70,7 +71,7 @@ export function buildTinyModel(options: TinyModelOptions = {}): GgufWriteInput {
     ["tokenizer.chat_template", gguf.str(TINY_CHAT_TEMPLATE)],
   ];
 
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const f16 = (name: string, dims: number[], scale: number): GgufTensorInput => ({
     name,
     dims,
@@ -151,18 +152,6 @@ async function isCurrentTinyModel(path: string): Promise<boolean> {
   } catch {
     return false; // unreadable or truncated: generate it again
   }
-}
-
-/** A small, fast, seedable PRNG (uniform in [0, 1)). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function halfTensor(count: number, value: (index: number) => number): Uint8Array {

@@ -7,7 +7,8 @@ import type {
 } from "node-llama-cpp";
 import { KeelError } from "../core/errors.ts";
 import { logprobOf, topLogprobs, type TokenLogprob } from "./local-logprobs.ts";
-import { countTokens, sampleFromLogits, seededRandom } from "./local-sampling.ts";
+import { seededRandom } from "../core/random.ts";
+import { countTokens, sampleFromLogits } from "./local-sampling.ts";
 import { TextAssembler } from "./local-text-stream.ts";
 
 /**

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Token } from "node-llama-cpp";
-import { countTokens, sampleFromLogits, seededRandom } from "./local-sampling.ts";
+import { seededRandom } from "../core/random.ts";
+import { countTokens, sampleFromLogits } from "./local-sampling.ts";
 
 const logits = new Map<Token, number>([
   [10 as Token, 5],

@@ -59,15 +59,3 @@ export function countTokens(tokens: readonly Token[]): Map<Token, number> {
   for (const t of tokens) counts.set(t, (counts.get(t) ?? 0) + 1);
   return counts;
 }
-
-/** Uniform draws in [0, 1) from a 32-bit seed (mulberry32): same seed, same sequence. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

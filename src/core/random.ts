@@ -1,0 +1,15 @@
+/**
+ * Uniform draws in [0, 1) from a 32-bit seed (mulberry32): small, fast, and the same seed
+ * always gives the same sequence. For reproducible sampling, generated models and test data;
+ * never for anything secret (use node:crypto there).
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
