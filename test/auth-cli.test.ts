@@ -100,6 +100,8 @@ describe("keel projects and keel keys", () => {
   test("keys revoke ends a key at once", async () => {
     const created = await keel(["keys", "create", "--name", "v", "--role", "viewer", "--json"]);
     const victim = JSON.parse(created.stdout) as { id: string; key: string };
+    // Used first, so the key sits in the server's key cache (on by default) when revoked.
+    assert.equal((await t.call(victim.key, "GET", "/api/projects")).statusCode, 200);
     const revoked = await keel(["keys", "revoke", victim.id]);
     assert.equal(revoked.error, undefined);
     assert.match(revoked.stderr, new RegExp(`revoked ${victim.id}`));

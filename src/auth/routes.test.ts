@@ -47,6 +47,8 @@ describe("projects and keys API", () => {
       role: "viewer",
     });
     const { id, key } = created.json<{ id: string; key: string }>();
+    // Used first, so the key sits in the server's key cache (on by default) when revoked.
+    assert.equal((await t.call(key, "GET", "/api/projects")).statusCode, 200);
     const first = await t.call(t.keys.a.admin.key, "DELETE", `/api/keys/${id}`);
     assert.equal(first.statusCode, 200);
     assert.equal(first.json<{ status: string }>().status, "revoked");
