@@ -3,6 +3,10 @@
 // types natively); an installed package ships only the compiled `dist/`.
 /* global process, URL */
 import { existsSync } from "node:fs";
+import module from "node:module";
+
+// Compiled code (the type-stripped sources included) is cached on disk between runs.
+module.enableCompileCache?.();
 
 const fromSource = new URL("../src/cli/main.ts", import.meta.url);
 const entry = existsSync(fromSource) ? fromSource : new URL("../dist/cli/main.js", import.meta.url);
