@@ -13,7 +13,7 @@ import { memoryVerdict, type MemorySample } from "./memory-verdict.ts";
 import { flag, intFlag } from "./args.ts";
 
 /**
- * `npm run bench -- soak [--seconds 60] [--concurrency 32] [--slices 10]
+ * `npm run bench -- soak [--seconds 300] [--concurrency 32] [--slices 10]
  *                        [--keel-node-options "…"] [--keel-config JSON]`
  *
  * Keel's memory under sustained load: does it level off or keep growing? Starts the fake
@@ -48,7 +48,7 @@ function bodyFor(i: number): string {
 }
 
 export async function run(args: string[]): Promise<void> {
-  const seconds = intFlag(args, "--seconds", 60, 1, MAX_SECONDS);
+  const seconds = intFlag(args, "--seconds", 300, 1, MAX_SECONDS);
   const concurrency = intFlag(args, "--concurrency", 32, 1, 1_024);
   const sliceCount = intFlag(args, "--slices", 10, 1, 100);
   if (seconds < sliceCount * 1) {
