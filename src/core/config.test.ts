@@ -71,6 +71,20 @@ describe("config", () => {
     assert.match(err.message, /keel\.config\.yaml: models\.0\.deployments\.0\.weight/);
   });
 
+  test("the key cache settings default to a minute and a second, and are bounded", () => {
+    const { auth } = parseConfig({}, ctx);
+    assert.equal(auth.key_cache_ms, 60_000);
+    assert.equal(auth.revocation_check_ms, 1_000);
+    assert.match(
+      configError(() => parseConfig({ auth: { key_cache_ms: 3_600_001 } }, ctx)).message,
+      /auth\.key_cache_ms/,
+    );
+    assert.match(
+      configError(() => parseConfig({ auth: { revocation_check_ms: -1 } }, ctx)).message,
+      /auth\.revocation_check_ms/,
+    );
+  });
+
   test("unknown keys are refused, not ignored", () => {
     const err = configError(() => parseConfig({ server: { prot: 80 } }, ctx));
     assert.match(err.message, /server/);
