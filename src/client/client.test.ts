@@ -1,13 +1,12 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { createServer as createHttpServer, type IncomingHttpHeaders } from "node:http";
-import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { KeelError } from "../core/errors.ts";
 import { Secret } from "../core/secret.ts";
 import { closedPort } from "../../test/helpers/closed-port.ts";
 import { startKeel, type RunningKeel } from "../../test/helpers/keel.ts";
 import { startFakeOpenAI, type FakeOpenAI } from "../../test/fixtures/fake-openai.ts";
+import { startRecordingServer } from "../../test/fixtures/recording-server.ts";
 import { errorTraceRecord, traceRecord } from "../../test/fixtures/trace-records.ts";
 import { connect, createClient, type KeelClient } from "./client.ts";
 
@@ -176,36 +175,20 @@ describe("typed client against a running Keel", () => {
   });
 });
 
-/** A one-route HTTP server answering every request with `status` and `body`. */
-async function answering(status: number, body: string, type = "application/json") {
-  const seen: IncomingHttpHeaders[] = [];
-  const server = createHttpServer((req, res) => {
-    seen.push(req.headers);
-    res.writeHead(status, { "content-type": type }).end(body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    seen,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
 describe("typed client at the edge", () => {
   test("sends the API key as a bearer token", async () => {
-    const server = await answering(200, JSON.stringify({ data: [], next_cursor: null }));
+    const server = await startRecordingServer(200, JSON.stringify({ data: [], next_cursor: null }));
     try {
       const client = createClient({ baseUrl: server.url, apiKey: new Secret("sk-test-1") });
       assert.deepEqual(await client.listTraces(), { data: [], next_cursor: null });
-      assert.equal(server.seen[0]?.authorization, "Bearer sk-test-1");
+      assert.equal(server.seen[0]?.headers.authorization, "Bearer sk-test-1");
     } finally {
       await server.close();
     }
   });
 
   test("an answer that is not the API's shape is an error naming the URL", async () => {
-    const server = await answering(200, JSON.stringify({ items: [] }));
+    const server = await startRecordingServer(200, JSON.stringify({ items: [] }));
     try {
       await assert.rejects(
         createClient({ baseUrl: server.url }).listTraces(),
@@ -217,7 +200,7 @@ describe("typed client at the edge", () => {
   });
 
   test("an error page that is not JSON keeps its status and shows its text", async () => {
-    const server = await answering(502, "<html>Bad Gateway</html>", "text/html");
+    const server = await startRecordingServer(502, "<html>Bad Gateway</html>", "text/html");
     try {
       await assert.rejects(createClient({ baseUrl: server.url }).getTrace("trc_x"), (err) => {
         keelError("provider_error", /HTTP 502 from .*Bad Gateway/)(err);
