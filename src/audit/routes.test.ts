@@ -1,13 +1,9 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type { FastifyInstance } from "fastify";
-import { anonymousOwner } from "../auth/index.ts";
 import { sql } from "kysely";
+import { createAuditApp } from "../../test/fixtures/audit-app.ts";
 import { openSqliteTestDatabase, type TestDatabase } from "../../test/helpers/engines.ts";
-import { parseConfig } from "../core/config.ts";
-import { createLogger } from "../core/logger.ts";
-import { createHttpServer } from "../core/server.ts";
-import { auditRoutes } from "./routes.ts";
 import { createAuditService } from "./service.ts";
 
 describe("audit API", () => {
@@ -16,13 +12,7 @@ describe("audit API", () => {
 
   before(async () => {
     database = await openSqliteTestDatabase();
-    const config = parseConfig({}, { env: {}, source: undefined, overrides: {} });
-    app = createHttpServer(config, createLogger("silent"));
-    // As the auth plugin does when auth is off: every request is the global owner.
-    app.addHook("onRequest", async (request) => {
-      request.identity = anonymousOwner;
-    });
-    await app.register(auditRoutes, { db: database.db });
+    app = await createAuditApp(database.db);
     const audit = createAuditService(database.db);
     for (let i = 0; i < 7; i++) {
       await audit.append({

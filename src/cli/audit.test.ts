@@ -7,13 +7,10 @@ import { Writable } from "node:stream";
 import { Command } from "commander";
 import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
+import { createAuditApp } from "../../test/fixtures/audit-app.ts";
 import { openSqliteTestDatabase, type TestDatabase } from "../../test/helpers/engines.ts";
-import { auditRoutes, createAuditService } from "../audit/index.ts";
-import { anonymousOwner } from "../auth/index.ts";
-import { parseConfig } from "../core/config.ts";
+import { createAuditService } from "../audit/index.ts";
 import { KeelError } from "../core/errors.ts";
-import { createLogger } from "../core/logger.ts";
-import { createHttpServer } from "../core/server.ts";
 import { registerAuditCommands } from "./audit.ts";
 
 /** Runs `keel audit …` against the test server; resolves with what it printed. */
@@ -50,13 +47,7 @@ describe("keel audit", () => {
 
   before(async () => {
     database = await openSqliteTestDatabase();
-    const config = parseConfig({}, { env: {}, source: undefined, overrides: {} });
-    app = createHttpServer(config, createLogger("silent"));
-    // As the auth plugin does when auth is off: every request is the global owner.
-    app.addHook("onRequest", async (request) => {
-      request.identity = anonymousOwner;
-    });
-    await app.register(auditRoutes, { db: database.db });
+    app = await createAuditApp(database.db);
     url = await app.listen({ host: "127.0.0.1", port: 0 });
     const audit = createAuditService(database.db);
     for (let i = 0; i < 3; i++) {
