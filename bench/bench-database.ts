@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "kysely";
-import pg from "pg";
 import { openDatabase, type Engine, type KeelDatabase } from "../src/core/db/database.ts";
+import { dropPostgresSchema } from "../test/helpers/engines.ts";
 
 /**
  * A fresh, migrated Keel database for a benchmark, opened as Keel opens its own: SQLite in a
@@ -45,7 +45,7 @@ export async function openBenchDatabase(engine: Engine, url?: string): Promise<B
     );
   }
   const schema = `keel_bench_${randomBytes(6).toString("hex")}`;
-  const drop = () => dropSchema(url, schema);
+  const drop = () => dropPostgresSchema(url, schema);
   let database: KeelDatabase;
   try {
     database = await openDatabase({ url, dataDir: tmpdir(), schema });
@@ -67,16 +67,6 @@ export async function openBenchDatabase(engine: Engine, url?: string): Promise<B
       await drop();
     },
   };
-}
-
-async function dropSchema(url: string, schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(`drop schema if exists ${schema} cascade`);
-  } finally {
-    await client.end();
-  }
 }
 
 function fileSize(path: string): number {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import pg from "pg";
+import { dropPostgresSchema } from "./helpers/engines.ts";
 import { generateKey } from "../src/auth/index.ts";
 import { openDatabase, type KeelDatabase } from "../src/core/db/database.ts";
 import { startFakeOpenAI, type FakeOpenAI } from "./fixtures/fake-openai.ts";
@@ -114,13 +114,7 @@ describe("quotas across two Keel processes sharing PostgreSQL and Redis", { skip
     await Promise.all(replicas.map(stopReplica));
     await fake?.close();
     await database?.close();
-    const client = new pg.Client({ connectionString: postgresUrl });
-    await client.connect();
-    try {
-      await client.query(`drop schema if exists ${schema} cascade`);
-    } finally {
-      await client.end();
-    }
+    await dropPostgresSchema(postgresUrl!, schema);
     rmSync(dir, { recursive: true, force: true });
   });
 

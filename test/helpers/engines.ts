@@ -58,14 +58,19 @@ export async function openPostgresTestDatabase(url: string): Promise<TestDatabas
     ...database,
     dispose: async () => {
       await database.close();
-      const pg = (await import("pg")).default;
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
-        await client.query(`drop schema if exists ${schema} cascade`);
-      } finally {
-        await client.end();
-      }
+      await dropPostgresSchema(url, schema);
     },
   };
+}
+
+/** Drops a schema a test or benchmark made for itself, with everything in it. */
+export async function dropPostgresSchema(url: string, schema: string): Promise<void> {
+  const pg = (await import("pg")).default;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`drop schema if exists ${schema} cascade`);
+  } finally {
+    await client.end();
+  }
 }
