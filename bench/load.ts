@@ -1,7 +1,8 @@
-import { Pool } from "undici";
+import { startSteadyLoad } from "./steady-load.ts";
 import { percentile } from "./table.ts";
 
 export interface LoadResult {
+  /** Requests answered 200; the others are `errors`. */
   requests: number;
   errors: number;
   seconds: number;
@@ -23,49 +24,19 @@ export interface LoadOptions {
 }
 
 /**
- * A closed-loop load generator: `concurrency` workers each send a request, read the whole
- * response (streams included) and send the next. Latency is request start to last byte, in ms.
- * Bounded by time and by count; only ever aimed at loopback servers this bench started.
+ * One figure for a whole run of one request body: the closed-loop load of steady-load.ts
+ * (`concurrency` workers, each reading the whole response before sending the next), summed
+ * up. Latency is request start to last byte, in ms, over the successful requests.
  */
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
-  const origin = new URL(options.url).origin;
-  const pool = new Pool(origin, { connections: options.concurrency, pipelining: 1 });
-  const latencies: number[] = [];
-  let errors = 0;
-  let started = 0;
-  const deadline = performance.now() + options.durationMs;
-  const t0 = performance.now();
-
-  const worker = async () => {
-    while (started < options.maxRequests && performance.now() < deadline) {
-      started++;
-      const begin = performance.now();
-      try {
-        const res = await pool.request({
-          path: options.path,
-          method: "POST",
-          headers: { "content-type": "application/json", authorization: options.authorization },
-          body: options.body,
-        });
-        for await (const _chunk of res.body) {
-          // drain
-        }
-        if (res.statusCode !== 200) errors++;
-        else latencies.push(performance.now() - begin);
-      } catch {
-        errors++;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: options.concurrency }, worker));
-  const seconds = (performance.now() - t0) / 1000;
-  await pool.close();
-  latencies.sort((a, b) => a - b);
+  const records = await startSteadyLoad({ ...options, bodyFor: () => options.body }).done;
+  const latencies = records.latencyMs.filter((_, i) => records.ok[i]).sort((a, b) => a - b);
+  const seconds = Math.max(0, ...records.endedAt) / 1000;
   return {
     requests: latencies.length,
-    errors,
+    errors: records.ok.length - latencies.length,
     seconds,
-    rps: latencies.length / seconds,
+    rps: seconds > 0 ? latencies.length / seconds : 0,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
   };
