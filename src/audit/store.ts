@@ -1,4 +1,5 @@
 import { sql, type Kysely, type SelectQueryBuilder } from "kysely";
+import { columnList, engineOf, insertRows } from "../core/db/insert-rows.ts";
 import type { AuditLogTable, Database } from "../core/db/tables.ts";
 import type { AuditFilter } from "./schema.ts";
 
@@ -16,19 +17,24 @@ export interface ChainHead {
   hash: string;
 }
 
-type Engine = "sqlite" | "postgres";
-const engines = new WeakMap<Kysely<Database>, Engine>();
-const INSERT_CHUNK = 500;
-
-/** Which engine a Kysely instance talks to, from how it writes a parameter (`$1` or `?`). */
-function engineOf(db: Kysely<Database>): Engine {
-  let engine = engines.get(db);
-  if (engine === undefined) {
-    engine = sql`select ${1}`.compile(db).sql.includes("$1") ? "postgres" : "sqlite";
-    engines.set(db, engine);
-  }
-  return engine;
-}
+/** Every column of an entry, in the order the INSERT names them. */
+const AUDIT_COLUMNS = columnList<AuditLogTable>({
+  seq: true,
+  id: true,
+  created_at: true,
+  actor_key_id: true,
+  project_id: true,
+  ip: true,
+  user_agent: true,
+  action: true,
+  resource_type: true,
+  resource_id: true,
+  outcome: true,
+  status_code: true,
+  details: true,
+  prev_hash: true,
+  hash: true,
+});
 
 /**
  * Reads the chain head, builds the rows to append from it and inserts them, all under the
@@ -44,7 +50,7 @@ export async function appendToChain(
         trx,
       );
       const rows = build(await readHead(trx));
-      await insertRows(trx, rows);
+      await insertRows(trx, "audit_log", AUDIT_COLUMNS, rows);
       return rows;
     });
   }
@@ -53,7 +59,7 @@ export async function appendToChain(
     await sql`begin immediate`.execute(conn);
     try {
       const rows = build(await readHead(conn));
-      await insertRows(conn, rows);
+      await insertRows(conn, "audit_log", AUDIT_COLUMNS, rows);
       await sql`commit`.execute(conn);
       return rows;
     } catch (err) {
@@ -71,15 +77,6 @@ async function readHead(db: Kysely<Database>): Promise<ChainHead | undefined> {
     .limit(1)
     .executeTakeFirst();
   return row === undefined ? undefined : { seq: Number(row.seq), hash: row.hash };
-}
-
-async function insertRows(db: Kysely<Database>, rows: readonly AuditLogTable[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-    await db
-      .insertInto("audit_log")
-      .values(rows.slice(i, i + INSERT_CHUNK))
-      .execute();
-  }
 }
 
 /** Newest first, `limit` rows with seq below `beforeSeq`. */

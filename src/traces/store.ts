@@ -1,17 +1,38 @@
 import type { Kysely } from "kysely";
 import type { Database, TracesTable } from "../core/db/tables.ts";
+import { columnList, insertRows } from "../core/db/insert-rows.ts";
 import { summaryColumns, type SummaryRow } from "./trace-rows.ts";
 
 /**
  * The traces table, through Kysely: the only file in this folder that speaks SQL.
  */
 
-/**
- * Rows per INSERT statement. PostgreSQL allows 65,535 bound parameters per statement and a
- * trace row binds 24, so a large configured batch is split into several statements, still
- * inside the batch's one transaction.
- */
-const ROWS_PER_STATEMENT = 500;
+/** Every column of a trace row, in the order the INSERT names them. */
+const TRACE_COLUMNS = columnList<TracesTable>({
+  id: true,
+  project_id: true,
+  request_id: true,
+  endpoint: true,
+  model: true,
+  status: true,
+  http_status: true,
+  stream: true,
+  started_at: true,
+  ended_at: true,
+  latency_ms: true,
+  ttft_ms: true,
+  prompt_tokens: true,
+  completion_tokens: true,
+  tokens_estimated: true,
+  cost_micros: true,
+  finish_reason: true,
+  error_code: true,
+  error_message: true,
+  attempts: true,
+  request_body: true,
+  response_body: true,
+  metadata: true,
+});
 
 /** Inserts the rows in one transaction: all of them are written, or none. */
 export async function insertTraces(
@@ -19,14 +40,7 @@ export async function insertTraces(
   rows: readonly TracesTable[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  await db.transaction().execute(async (trx) => {
-    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-      await trx
-        .insertInto("traces")
-        .values(rows.slice(i, i + ROWS_PER_STATEMENT))
-        .execute();
-    }
-  });
+  await db.transaction().execute((trx) => insertRows(trx, "traces", TRACE_COLUMNS, rows));
 }
 
 export interface TraceFilter {

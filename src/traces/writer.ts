@@ -5,15 +5,18 @@ import type { Database, TracesTable } from "../core/db/tables.ts";
 import type { Keyring } from "../core/keyring.ts";
 import type { Logger } from "../core/logger.ts";
 import type { Metrics } from "../monitoring/index.ts";
-import type { TraceRecord, TraceSink } from "./schema.ts";
+import type { TraceSink } from "./schema.ts";
 import { insertTraces } from "./store.ts";
 import { toStoredRow } from "./body-encryption.ts";
 
 /**
- * Writes traces off the request path. `enqueue` only appends to a bounded in-memory queue and
- * returns; batches of `batch_size` are written, each in one transaction, as soon as one fills
- * and, for whatever is queued, every `flush_interval_ms`. A full queue drops the new trace and
- * a failed write drops its batch: both are counted and logged, and serving carries on.
+ * Writes traces off the request path. `enqueue` turns the trace into its row (JSON text, bodies
+ * sealed when encryption is on) and appends it to a bounded in-memory queue: the queue then
+ * holds strings rather than the request's object graph, which would otherwise outlive a
+ * garbage-collection cycle or two and be promoted and marked for nothing. Batches of
+ * `batch_size` are written, each in one transaction, as soon as one fills and, for whatever is
+ * queued, every `flush_interval_ms`. A full queue drops the new trace and a failed write drops
+ * its batch: both are counted and logged, and serving carries on.
  */
 export interface TraceWriter extends TraceSink {
   /** Resolves once every trace enqueued before the call has been written (or dropped). */
@@ -39,7 +42,8 @@ const WARN_EVERY_MS = 5_000;
 export function createTraceWriter(options: TraceWriterOptions): TraceWriter {
   const { db, metrics, config } = options;
   const logger = options.logger.child({ component: "trace-writer" });
-  const queue: TraceRecord[] = [];
+  /** Rows ready to insert: serialized at enqueue, so the request's objects die young. */
+  const queue: TracesTable[] = [];
   let inFlight = 0;
   /** Traces accepted into the queue so far, and how many of them have left it for good. */
   let accepted = 0;
@@ -95,20 +99,7 @@ export function createTraceWriter(options: TraceWriterOptions): TraceWriter {
   }
 
   /** Writes one batch in one transaction. Never throws. */
-  async function write(batch: TraceRecord[]): Promise<void> {
-    const rows: TracesTable[] = [];
-    for (const record of batch) {
-      try {
-        rows.push(toStoredRow(record, config, options.keyring));
-      } catch (err) {
-        drop("write_failed", 1);
-        warn(
-          "unserializable",
-          { trace_id: record.id, err: errorMessage(err) },
-          "trace dropped: cannot serialize it",
-        );
-      }
-    }
+  async function write(rows: TracesTable[]): Promise<void> {
     try {
       await insertTraces(db, rows);
       metrics.traceWritten.inc(rows.length);
@@ -163,7 +154,19 @@ export function createTraceWriter(options: TraceWriterOptions): TraceWriter {
         );
         return;
       }
-      queue.push(trace);
+      let row: TracesTable;
+      try {
+        row = toStoredRow(trace, config, options.keyring);
+      } catch (err) {
+        drop("write_failed", 1);
+        warn(
+          "unserializable",
+          { trace_id: trace.id, err: errorMessage(err) },
+          "trace dropped: cannot serialize it",
+        );
+        return;
+      }
+      queue.push(row);
       accepted += 1;
       updateDepth();
       if (queue.length >= config.batch_size) schedule();
