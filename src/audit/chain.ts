@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { AuditLogTable } from "../core/db/tables.ts";
 import type { JsonValue } from "./redact.ts";
 import type { ChainBreak } from "./schema.ts";
@@ -43,7 +43,7 @@ export function canonicalEntry(fields: ChainFields): string {
 }
 
 export function entryHash(fields: ChainFields): string {
-  return createHash("sha256").update(canonicalEntry(fields), "utf8").digest("hex");
+  return hash("sha256", canonicalEntry(fields), "hex");
 }
 
 /** JSON with object keys sorted at every level; the stored form of an entry's details. */

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { hash, randomBytes, timingSafeEqual } from "node:crypto";
 
 /**
  * API key strings: `sk-keel-` + 43 base62 characters (256 bits of randomness). Only a hash is
@@ -39,7 +39,7 @@ export function isKeyFormat(value: string): boolean {
 
 /** The stored form of a key: SHA-256, hex. */
 export function hashKey(key: string): string {
-  return createHash("sha256").update(key, "utf8").digest("hex");
+  return hash("sha256", key, "hex");
 }
 
 export function displayPrefix(key: string): string {
