@@ -15,11 +15,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { pino } from "pino";
 import { Pool } from "undici";
 import { createKeel } from "../src/app.ts";
 import { parseConfig } from "../src/core/config.ts";
-import { createLogger } from "../src/core/logger.ts";
+import { createLogger, logDestination } from "../src/core/logger.ts";
 import { startFakeOpenAI } from "../test/fixtures/fake-openai.ts";
 
 const [role, upstream] = process.argv.slice(2);
@@ -78,8 +77,8 @@ async function startKeelServer(target: string): Promise<string> {
     { ...doc, server },
     { env: { KEEL_ADMIN_KEY: process.env.KEEL_ADMIN_KEY }, source: undefined, overrides: {} },
   );
-  // Buffered, as `keel serve` writes its log to stdout.
-  const logFile = pino.destination({ dest: join(dir, "keel.log"), sync: false });
+  // Written as `keel serve` writes its log to stdout.
+  const logFile = logDestination(join(dir, "keel.log"));
   const keel = await createKeel(config, { logger: createLogger("info", logFile) });
   stop = async () => {
     await keel.close();

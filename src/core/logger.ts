@@ -1,35 +1,32 @@
 import { pino, type Logger, type DestinationStream } from "pino";
+import { redactLogFields } from "./log-redaction.ts";
 
 export type { Logger };
 
 /**
- * Structured JSON logs. Credentials are redacted by path as a second line of defence; the
- * first is that secrets are `Secret` objects that render as `[redacted]`.
- *
- * Without a destination, lines go to stdout asynchronously (a synchronous write per line
- * costs the request path several µs); `flushLogger` writes out what is buffered, and pino
- * flushes it on process exit too.
+ * Structured JSON logs. Credentials in a line's fields are redacted (log-redaction.ts) as a
+ * second line of defence; the first is that secrets are `Secret` objects that render as
+ * `[redacted]`. Without a destination, lines go to stdout through `logDestination`.
  */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
     {
       level,
       base: { service: "keel" },
-      redact: {
-        paths: [
-          "req.headers.authorization",
-          "req.headers['x-api-key']",
-          "req.headers['api-key']",
-          "headers.authorization",
-          "headers['x-api-key']",
-          "*.api_key",
-          "*.apiKey",
-        ],
-        censor: "[redacted]",
-      },
+      formatters: { log: redactLogFields },
     },
-    destination ?? pino.destination({ dest: 1, sync: false }),
+    destination ?? logDestination(1),
   );
+}
+
+/**
+ * Where log lines go (a file descriptor or a file path), written asynchronously: a synchronous
+ * write per line costs the request path several µs, and the lines logged while a write is in
+ * flight go out together in the next one. `flushLogger` writes out what is buffered, and pino
+ * flushes it on process exit too.
+ */
+export function logDestination(dest: number | string): DestinationStream {
+  return pino.destination({ dest, sync: false });
 }
 
 /** Writes out every log line buffered so far (call it last when shutting down). */
