@@ -1,4 +1,11 @@
-import { alwaysViable, charSet, groupSpans, regexSpans, type PiiDetector } from "./detector.ts";
+import {
+  alwaysViable,
+  charSet,
+  containsDigit,
+  groupSpans,
+  regexSpans,
+  type PiiDetector,
+} from "./detector.ts";
 import type { PiiEntityType, PiiSpan } from "./schema.ts";
 
 /**
@@ -77,11 +84,13 @@ const phoneChars = charSet("0-9+(). -");
 export const contactDetectors = {
   email: {
     specificity: 60,
-    detect: (text) => (text.includes("@") ? regexSpans(text, EMAIL, "email", emailConfidence) : []),
+    cue: (text) => text.includes("@"),
+    detect: (text) => regexSpans(text, EMAIL, "email", emailConfidence),
     partial: { chars: charSet("A-Za-z0-9._%+@-"), maxLength: 254, viable: alwaysViable },
   },
   phone: {
     specificity: 30,
+    cue: containsDigit,
     detect: detectPhones,
     partial: {
       chars: phoneChars,

@@ -9,6 +9,13 @@ import type { PiiEntityType, PiiSpan } from "./schema.ts";
 export interface PiiDetector {
   /** When candidates of two types overlap, the higher specificity wins (then the longer). */
   specificity: number;
+  /**
+   * A cheap test that passes for every text in which `detect` can find a value (a character
+   * or word every value holds), so that most text skips the detector's regexes; `detect` need
+   * not repeat it. Detectors that share a cue share the function and sit next to each other in
+   * the table, so one test serves them all.
+   */
+  cue: (text: string) => boolean;
   detect(text: string): PiiSpan[];
   /**
    * How the stream redactor recognises a value that may still be growing at the end of the
@@ -52,6 +59,11 @@ export const nonSpaceChars: CharSet = {
 };
 
 export const alwaysViable = (): boolean => true;
+
+const DIGIT = /\d/;
+
+/** The cue of the detectors whose values all hold a digit. */
+export const containsDigit = (text: string): boolean => DIGIT.test(text);
 
 /**
  * Calls `visit` for every match of a global regex. Uses `exec` on the shared pattern rather

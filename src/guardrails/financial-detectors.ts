@@ -1,5 +1,12 @@
 import { ibanValid, luhnValid } from "./checksums.ts";
-import { charSet, eachMatch, groupSpans, regexSpans, type PiiDetector } from "./detector.ts";
+import {
+  charSet,
+  containsDigit,
+  eachMatch,
+  groupSpans,
+  regexSpans,
+  type PiiDetector,
+} from "./detector.ts";
 import type { PiiEntityType, PiiSpan } from "./schema.ts";
 
 /**
@@ -104,7 +111,6 @@ function detectChecked(
   check: (value: string, text: string, start: number) => number | undefined,
 ): PiiSpan[] {
   const spans: PiiSpan[] = [];
-  if (!/\d/.test(text)) return spans;
   eachMatch(pattern, text, (match) => {
     const start = match.index;
     let value: string | undefined = match[0];
@@ -139,11 +145,13 @@ const hasDigit = (text: string, start: number): boolean => /\d/.test(text.slice(
 export const financialDetectors = {
   credit_card: {
     specificity: 80,
+    cue: containsDigit,
     detect: (text) => detectChecked(text, CARD, "credit_card", cardConfidence),
     partial: { chars: digitsAndSeparators, maxLength: 24, viable: hasDigit },
   },
   iban: {
     specificity: 80,
+    cue: containsDigit,
     detect: (text) => detectChecked(text, IBAN, "iban", ibanConfidence),
     partial: {
       chars: charSet("A-Z0-9 "),
@@ -153,13 +161,11 @@ export const financialDetectors = {
   },
   us_ssn: {
     specificity: 70,
-    detect: (text) =>
-      /\d/.test(text)
-        ? [
-            ...regexSpans(text, SSN, "us_ssn", ssnConfidence),
-            ...groupSpans(text, SSN_AFTER_WORD, "us_ssn", ssnConfidence),
-          ]
-        : [],
+    cue: containsDigit,
+    detect: (text) => [
+      ...regexSpans(text, SSN, "us_ssn", ssnConfidence),
+      ...groupSpans(text, SSN_AFTER_WORD, "us_ssn", ssnConfidence),
+    ],
     partial: { chars: digitsAndSeparators, maxLength: 12, viable: hasDigit },
   },
 } satisfies Partial<Record<PiiEntityType, PiiDetector>>;

@@ -1,5 +1,5 @@
 import { isIPv6 } from "node:net";
-import { charSet, eachMatch, regexSpans, type PiiDetector } from "./detector.ts";
+import { charSet, containsDigit, eachMatch, regexSpans, type PiiDetector } from "./detector.ts";
 import type { PiiEntityType, PiiSpan } from "./schema.ts";
 
 /**
@@ -30,6 +30,7 @@ function detectIpv6(text: string): PiiSpan[] {
 export const networkDetectors = {
   ipv4: {
     specificity: 50,
+    cue: containsDigit,
     detect: (text) => (/\d\.\d/.test(text) ? regexSpans(text, IPV4, "ipv4", () => 0.9) : []),
     partial: {
       chars: charSet("0-9."),
@@ -39,6 +40,7 @@ export const networkDetectors = {
   },
   ipv6: {
     specificity: 50,
+    cue: (text) => text.includes(":"),
     detect: detectIpv6,
     partial: {
       chars: charSet("0-9A-Fa-f:."),

@@ -1,6 +1,6 @@
 import { contactDetectors } from "./contact-detectors.ts";
 import { credentialDetectors } from "./credential-detectors.ts";
-import type { PiiDetectorTable } from "./detector.ts";
+import type { PiiDetector, PiiDetectorTable } from "./detector.ts";
 import { financialDetectors } from "./financial-detectors.ts";
 import { networkDetectors } from "./network-detectors.ts";
 import { piiEntityTypes, type PiiEntityType, type PiiSpan } from "./schema.ts";
@@ -17,16 +17,28 @@ export const piiDetectors = {
   ...credentialDetectors,
 } satisfies PiiDetectorTable;
 
-/** Every candidate of every type, overlaps included, sorted by start. */
+/**
+ * Every candidate of every type, overlaps included, sorted by start. A detector runs only on
+ * text that passes its cue; a cue shared by the detectors next to it is tested once.
+ */
 export function detectCandidates(
   text: string,
   types: readonly PiiEntityType[] = piiEntityTypes,
 ): PiiSpan[] {
-  let spans: PiiSpan[] = [];
+  let spans: PiiSpan[] | undefined;
+  let cue: PiiDetector["cue"] | undefined;
+  let cued = false;
   for (const type of types) {
-    const found = piiDetectors[type].detect(text);
-    if (found.length > 0) spans = spans.length === 0 ? found : spans.concat(found);
+    const detector: PiiDetector = piiDetectors[type];
+    if (detector.cue !== cue) {
+      cue = detector.cue;
+      cued = cue(text);
+    }
+    if (!cued) continue;
+    const found = detector.detect(text);
+    if (found.length > 0) spans = spans === undefined ? found : spans.concat(found);
   }
+  if (spans === undefined) return [];
   return spans.length < 2 ? spans : spans.sort((a, b) => a.start - b.start || b.end - a.end);
 }
 
@@ -68,5 +80,6 @@ export function resolveOverlaps(sorted: readonly PiiSpan[]): PiiSpan[] {
 
 /** The PII in a text: non-overlapping spans, sorted by start. Holds raw values: keep in memory. */
 export function detectPii(text: string, types?: readonly PiiEntityType[]): PiiSpan[] {
-  return resolveOverlaps(detectCandidates(text, types));
+  const candidates = detectCandidates(text, types);
+  return candidates.length < 2 ? candidates : resolveOverlaps(candidates);
 }

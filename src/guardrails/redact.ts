@@ -50,12 +50,15 @@ export function redact(text: string, spans: readonly PiiSpan[], redaction: Redac
   return out + text.slice(at);
 }
 
+/** One for every scan: scans resolve their redaction per request, most of them to this. */
+const MASK: Redaction = Object.freeze({ style: "mask" });
+
 /**
  * The redaction a policy asks for. `hash` needs a key (the caller's, from its keyring): without
  * one this is a configuration error, raised when the guardrail is set up, not per request.
  */
 export function resolveRedaction(style: RedactionStyle, hashKey: Secret | undefined): Redaction {
-  if (style === "mask") return { style };
+  if (style === "mask") return MASK;
   if (hashKey === undefined) {
     throw new KeelError(
       "config_invalid",

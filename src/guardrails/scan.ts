@@ -39,10 +39,12 @@ export function actionFor(policy: PiiPolicy, type: PiiEntityType): PiiAction {
 
 /** Counts findings by type and keeps the strictest action, across one text or many. */
 export class FindingTally {
-  readonly #counts = new Map<PiiEntityType, { count: number; action: PiiAction }>();
+  /** Made on the first finding: most texts have none, and most tallies stay empty. */
+  #counts: Map<PiiEntityType, { count: number; action: PiiAction }> | undefined;
   #action: PiiAction = "allow";
 
   add(type: PiiEntityType, action: PiiAction): void {
+    this.#counts ??= new Map();
     const entry = this.#counts.get(type);
     if (entry === undefined) this.#counts.set(type, { count: 1, action });
     else entry.count += 1;
@@ -55,6 +57,7 @@ export class FindingTally {
 
   findings(): PiiFinding[] {
     const out: PiiFinding[] = [];
+    if (this.#counts === undefined) return out;
     for (const type of piiEntityTypes) {
       const entry = this.#counts.get(type);
       if (entry !== undefined) out.push({ type, count: entry.count, action: entry.action });
