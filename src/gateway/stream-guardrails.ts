@@ -24,8 +24,11 @@ import { chatSlots, completionSlots, slotKey, type Slot, type TextSlots } from "
  * untouched and each slot is scanned once, whole, at the end.
  */
 export interface StreamGuard<C> {
-  /** Filters the chunk's text in place; throws `guardrail_blocked` on a blocked value. */
-  apply(chunk: C): void;
+  /**
+   * Filters the chunk's text in place; throws `guardrail_blocked` on a blocked value. True when
+   * it changed the chunk (the relay may then no longer send the upstream's own text of it).
+   */
+  apply(chunk: C): boolean;
   /** Text still held when the stream ended without a `finish_reason`, as chunks to send. */
   rest(): C[];
   /** Adds the output decision (types and counts) to the call. */
@@ -57,25 +60,38 @@ class RedactingGuard<C extends StreamChunk> implements StreamGuard<C> {
   readonly #slots: TextSlots<C>;
   readonly #redactors = new Map<string, SlotRedactor>();
   #template: C | undefined;
+  /** Whether the chunk being filtered was changed. */
+  #changed = false;
 
   constructor(guards: RouteGuardrails, slots: TextSlots<C>) {
     this.#guards = guards;
     this.#slots = slots;
   }
 
-  apply(chunk: C): void {
+  apply(chunk: C): boolean {
     this.#template = chunk;
-    this.#slots.map(chunk, (slot, text) => this.#redactor(slot).push(text));
+    this.#changed = false;
+    this.#slots.map(chunk, this.#filter);
     for (const choice of this.#slots.finished(chunk)) {
       for (const { slot, redactor } of this.#redactors.values()) {
         if (slot.choice !== choice) continue;
         const tail = redactor.flush();
-        if (tail !== "") this.#slots.append(chunk, slot, tail);
+        if (tail === "") continue;
+        this.#slots.append(chunk, slot, tail);
+        this.#changed = true;
       }
     }
     const { action, findings } = this.#merged();
     if (action === "block") throw outputPiiBlocked(findings);
+    return this.#changed;
   }
+
+  /** One field's text through its slot's redactor (held back, masked, or as it was). */
+  readonly #filter = (slot: Slot, text: string): string => {
+    const out = this.#redactor(slot).push(text);
+    if (out !== text) this.#changed = true;
+    return out;
+  };
 
   rest(): C[] {
     const template = this.#template;
@@ -126,15 +142,18 @@ class RecordingGuard<C extends StreamChunk> implements StreamGuard<C> {
     this.#slots = slots;
   }
 
-  apply(chunk: C): void {
-    this.#slots.map(chunk, (slot, text) => {
-      if (text !== "") {
-        const key = slotKey(slot);
-        this.#texts.set(key, (this.#texts.get(key) ?? "") + text);
-      }
-      return text;
-    });
+  apply(chunk: C): boolean {
+    this.#slots.map(chunk, this.#keep);
+    return false;
   }
+
+  readonly #keep = (slot: Slot, text: string): string => {
+    if (text !== "") {
+      const key = slotKey(slot);
+      this.#texts.set(key, (this.#texts.get(key) ?? "") + text);
+    }
+    return text;
+  };
 
   rest(): C[] {
     return [];

@@ -1,9 +1,11 @@
 import { toOpenAIError } from "../core/error-render.ts";
 import { KeelError } from "../core/errors.ts";
+import { readyChunks, type ReadyChunks } from "../providers/ready-chunks.ts";
 import type { Usage } from "../providers/schema.ts";
 import type { AttemptHandle } from "./attempt.ts";
 import type { Call } from "./call.ts";
 import type { CallTracker } from "./call-tracker.ts";
+import { ChunkJson } from "./chunk-json.ts";
 import type { SseSink } from "./sse-writer.ts";
 import type { StreamGuard } from "./stream-guardrails.ts";
 import { resolveUsage } from "./usage.ts";
@@ -52,12 +54,17 @@ export interface StreamSessionParts<C> {
 export class StreamSession<C extends StreamChunk> {
   readonly #parts: StreamSessionParts<C>;
   readonly #model: string;
+  /** The provider stream's fast lane, when it has one (see `ready-chunks.ts`). */
+  readonly #ready: ReadyChunks<C> | undefined;
+  readonly #json: ChunkJson;
   #sink: SseSink | undefined;
   #ended = false;
 
   constructor(parts: StreamSessionParts<C>) {
     this.#parts = parts;
     this.#model = parts.call.route.name;
+    this.#ready = readyChunks(parts.iterator);
+    this.#json = new ChunkJson(this.#model);
   }
 
   /** Relays the stream into `sink`; resolves when it has ended. Never throws. */
@@ -67,6 +74,8 @@ export class StreamSession<C extends StreamChunk> {
     sink.open();
     if (call.signal.aborted) return this.#end(call.abortReason);
     call.signal.addEventListener("abort", this.#onAbort, { once: true });
+    // The chunks one upstream read carried are relayed in one pass, awaiting only a full socket.
+    const ready = this.#ready;
     let chunk: C = this.#parts.first;
     try {
       for (;;) {
@@ -77,6 +86,11 @@ export class StreamSession<C extends StreamChunk> {
           attempt.touch();
         }
         if (this.#ended) return;
+        const taken = ready?.takeReady();
+        if (taken !== undefined) {
+          chunk = taken;
+          continue;
+        }
         const next = await iterator.next();
         if (this.#ended) return;
         if (next.done === true) break;
@@ -90,15 +104,22 @@ export class StreamSession<C extends StreamChunk> {
   }
 
   #forward(chunk: C, sink: SseSink): Promise<void> | undefined {
-    this.#parts.guard?.apply(chunk);
-    if (this.#parts.assembler.add(chunk)) this.#parts.call.markFirstToken();
+    const { guard, assembler, call } = this.#parts;
+    // The upstream's own text of the chunk, while the chunk is still just that text parsed.
+    const ready = this.#ready;
+    let text = ready?.textOf(chunk);
+    if (guard?.apply(chunk) === true) text = undefined;
+    if (assembler.add(chunk)) call.markFirstToken();
+    const upstreamModel = chunk.model;
     chunk.model = this.#model;
     if (chunk.usage !== undefined && !this.#parts.forwardUsage) {
       // Keel asked for usage for its own accounting; the client did not.
       if (chunk.choices.length === 0) return undefined;
       chunk.usage = undefined;
+      text = undefined;
     }
-    return sink.send(JSON.stringify(chunk));
+    const template = text === undefined ? undefined : ready?.templateOf(chunk);
+    return sink.send(this.#json.stringify(chunk, text, template, upstreamModel));
   }
 
   readonly #onAbort = (): void => {

@@ -8,6 +8,7 @@ import {
   isPlainCompletion,
   type FastCheck,
 } from "./openai-fast-checks.ts";
+import { OpenAIChunkStream } from "./openai-chunk-stream.ts";
 import { openAIPreset } from "./openai-presets.ts";
 import type {
   CallOptions,
@@ -30,7 +31,6 @@ import {
   type EmbeddingRequest,
   type EmbeddingResponse,
 } from "./schema.ts";
-import type { SseEvent } from "./sse.ts";
 import { parseAnswer, UpstreamClient } from "./upstream-http.ts";
 
 /**
@@ -109,7 +109,10 @@ class OpenAICompatibleProvider implements Provider {
     );
   }
 
-  stream(req: ChatRequest, { signal }: CallOptions): AsyncIterable<ChatCompletionChunk> {
+  stream(
+    req: ChatRequest,
+    { signal }: CallOptions,
+  ): AsyncIterableIterator<ChatCompletionChunk, undefined> {
     const body = streamBody(req, this.#streamUsage);
     return this.#sse(
       "/chat/completions",
@@ -131,17 +134,18 @@ class OpenAICompatibleProvider implements Provider {
     );
   }
 
-  async *streamCompletion(
+  streamCompletion(
     req: CompletionRequest,
     { signal }: CallOptions,
-  ): AsyncGenerator<CompletionChunk, void, undefined> {
-    this.#require("completions");
+  ): AsyncIterableIterator<CompletionChunk, undefined> {
     const body = streamBody(req, this.#streamUsage);
-    yield* this.#sse(
+    return this.#sse(
       "/completions",
       body,
       { schema: completionSchema, fast: isPlainCompletion, what: "completion chunk" },
       signal,
+      // Checked on the first read, as an async generator's body would be.
+      () => this.#require("completions"),
     );
   }
 
@@ -158,33 +162,33 @@ class OpenAICompatibleProvider implements Provider {
     return this.#client.close();
   }
 
-  async *#sse<T extends z.ZodType<{ choices: { finish_reason?: string | null | undefined }[] }>>(
+  #sse<T extends z.ZodType<{ choices: { finish_reason?: string | null | undefined }[] }>>(
     path: string,
     body: unknown,
     check: ChunkCheck<T>,
     signal: AbortSignal,
-  ): AsyncGenerator<z.output<T>, void, undefined> {
-    let finished = false;
-    const events = this.#client.events(path, body, signal, {
-      isEnd: (event) => event.data === "[DONE]",
-      // Some engines end without [DONE]; a clean end after a finish_reason is still whole.
-      completeWithoutEnd: () => finished,
-    });
-    for await (const event of events) {
-      if (event.data === "[DONE]") return;
-      const chunk = this.#parseChunk(event, check);
-      if (chunk.choices.some((c) => c.finish_reason != null)) finished = true;
-      yield chunk;
-    }
+    precheck?: () => void,
+  ): OpenAIChunkStream<z.output<T>> {
+    return new OpenAIChunkStream(
+      (end) => {
+        precheck?.();
+        return this.#client.events(path, body, signal, end);
+      },
+      {
+        parse: (text) => {
+          try {
+            return JSON.parse(text) as unknown;
+          } catch {
+            throw malformedResponse(this.name, check.what);
+          }
+        },
+        check: (data) => this.#checkChunk(data, check),
+      },
+    );
   }
 
-  #parseChunk<T extends z.ZodType>(event: SseEvent, check: ChunkCheck<T>): z.output<T> {
-    let data: unknown;
-    try {
-      data = JSON.parse(event.data);
-    } catch {
-      throw malformedResponse(this.name, check.what);
-    }
+  /** A chunk as the schema accepts it; an error event (as some engines send) throws. */
+  #checkChunk<T extends z.ZodType>(data: unknown, check: ChunkCheck<T>): z.output<T> {
     if (data !== null && typeof data === "object" && "error" in data && !("choices" in data)) {
       throw streamErrorEvent(this.name, data, (text) => this.#client.scrub(text));
     }

@@ -8,6 +8,31 @@ function parseAll(chunks: (string | Uint8Array)[]): SseEvent[] {
   return [...events, ...parser.end()];
 }
 
+/** The format read straight from its definition, over the whole text at once. */
+function readWhole(text: string): SseEvent[] {
+  const events: SseEvent[] = [];
+  const lines = text.split(/\r\n|\r|\n/);
+  lines.pop(); // the text after the last line ending is not a line
+  let event: string | undefined;
+  let data: string[] = [];
+  for (const line of lines) {
+    if (line === "") {
+      if (data.length > 0) events.push({ event, data: data.join("\n") });
+      event = undefined;
+      data = [];
+      continue;
+    }
+    if (line.startsWith(":")) continue;
+    const colon = line.indexOf(":");
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? "" : line.slice(colon + 1);
+    if (value.startsWith(" ")) value = value.slice(1);
+    if (field === "data") data.push(value);
+    if (field === "event") event = value;
+  }
+  return events;
+}
+
 describe("SSE parser", () => {
   test("reads data events with and without event names", () => {
     const events = parseAll(['data: {"a":1}\n\nevent: message_stop\ndata: {}\n\n']);
@@ -48,6 +73,48 @@ describe("SSE parser", () => {
     assert.deepEqual(parseAll(["data: whole\n\ndata: partial"]), [
       { event: undefined, data: "whole" },
     ]);
+  });
+
+  test("agrees with a whole-text reading of the format over generated streams split anywhere", () => {
+    // A small seeded generator (mulberry32), so that a failure reproduces.
+    let state = 99;
+    const pick = (max: number) => {
+      state = (state + 0x6d2b79f5) | 0;
+      let t = Math.imul(state ^ (state >>> 15), 1 | state);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4_294_967_296) * max);
+    };
+    const endings = ["\n", "\r\n", "\r"];
+    const lines = [
+      'data: {"a":1}',
+      "data:no-space",
+      "data:  two spaces",
+      "data",
+      "data:",
+      "event: delta",
+      "event:x",
+      ": comment",
+      "id: 7",
+      "retry: 10",
+      "plain",
+      "data: é🌍 ü",
+      "data: a:b:c",
+      "",
+    ];
+    for (let run = 0; run < 300; run++) {
+      let text = "";
+      for (let i = pick(30); i >= 0; i--) {
+        text += lines[pick(lines.length)]! + endings[pick(endings.length)]!;
+      }
+      const bytes = new TextEncoder().encode(text);
+      const chunks: Uint8Array[] = [];
+      for (let at = 0; at < bytes.length;) {
+        const size = 1 + pick(40);
+        chunks.push(bytes.slice(at, at + size));
+        at += size;
+      }
+      assert.deepEqual(parseAll(chunks), readWhole(text), JSON.stringify(text));
+    }
   });
 
   test("readSse pulls events from an async source", async () => {

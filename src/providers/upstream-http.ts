@@ -7,12 +7,12 @@ import {
   errorFromFailure,
   errorFromStatus,
   malformedResponse,
-  truncatedStream,
   type Scrub,
 } from "./http-errors.ts";
 import type { FastCheck } from "./openai-fast-checks.ts";
 import type { HealthResult } from "./provider.ts";
-import { readSse, type SseEvent } from "./sse.ts";
+import type { SseEvent } from "./sse.ts";
+import { UpstreamEvents } from "./upstream-events.ts";
 
 /**
  * The HTTP edge shared by the remote providers: one undici `Pool` per upstream origin (never
@@ -39,7 +39,6 @@ export interface StreamEnd {
 }
 
 const HEALTH_TIMEOUT_MS = 2_000;
-const DRAIN_LIMIT_BYTES = 64 * 1024;
 const CLOSE_GRACE_MS = 2_000;
 
 export class UpstreamClient {
@@ -112,41 +111,11 @@ export class UpstreamClient {
    * Sends `payload` and yields the answer's SSE events as the caller pulls them. Nothing is
    * sent before the first `next()`; a non-2xx status throws before any event. A body that
    * breaks off before `end` says the stream is complete throws a retryable `provider_error`.
+   * The events of one upstream read can also be taken in one synchronous pass (`take()`).
    */
-  async *events(
-    path: string,
-    payload: unknown,
-    signal: AbortSignal,
-    end: StreamEnd,
-  ): AsyncGenerator<SseEvent, void, undefined> {
-    const res = await this.#send("POST", path, payload, signal);
-    const body = res.body;
-    let complete = false;
-    try {
-      const chunks = body.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>;
-      for await (const event of readSse(chunks)) {
-        if (end.isEnd(event)) {
-          complete = true;
-          yield event;
-          return;
-        }
-        yield event;
-      }
-      if (!end.completeWithoutEnd()) throw truncatedStream(this.provider);
-      complete = true;
-    } catch (err) {
-      if (signal.aborted) throw errorFromAbort(this.provider, signal.reason);
-      if (err instanceof KeelError) throw err;
-      throw truncatedStream(this.provider, err);
-    } finally {
-      // A finished answer keeps its connection for reuse; an abandoned one is cut, which
-      // tells the upstream to stop generating.
-      if (complete) body.dump({ limit: DRAIN_LIMIT_BYTES }).catch(() => undefined);
-      else if (!body.destroyed) {
-        body.on("error", () => undefined); // undici reports the cut as an abort error
-        body.destroy();
-      }
-    }
+  events(path: string, payload: unknown, signal: AbortSignal, end: StreamEnd): UpstreamEvents {
+    const open = async () => (await this.#send("POST", path, payload, signal)).body;
+    return new UpstreamEvents(this.provider, open, signal, end);
   }
 
   /** Any text from upstream with the provider's key removed. */
