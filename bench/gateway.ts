@@ -6,8 +6,8 @@ import { printTable } from "./table.ts";
 import { flag } from "./args.ts";
 
 /**
- * `npm run bench -- gateway [--seconds S] [--concurrency 1,16,64] [--modes json,stream]
- *                           [--keel-node-options "…"] [--keel-config JSON]`
+ * `npm run bench -- gateway [--seconds S] [--rounds R] [--concurrency 1,16,64]
+ *                           [--modes json,stream] [--keel-node-options "…"] [--keel-config JSON]`
  *
  * Throughput and p50/p99 latency at several concurrencies, streaming and not, for (a) the fake
  * upstream called directly, (b) a minimal Node reverse proxy in front of it, (c) Keel in front
@@ -16,6 +16,12 @@ import { flag } from "./args.ts";
  * concurrency 64. `main µs/req` is the CPU time the server under test's main thread spent per
  * request, `cpu µs/req` that of all its threads (Linux only): the cost that decides
  * throughput, and steadier than req/s on a busy machine.
+ *
+ * On a shared machine the speed of the whole box drifts by tens of percent from one minute to
+ * the next, so each level is measured in `--rounds` rounds of S seconds per target, the three
+ * targets taking turns (in a rotated order each round) so that a slow spell hits all of them.
+ * Figures are medians over the rounds; `vs proxy` and `+p50` are computed within each round
+ * (Keel against the proxy measured seconds before) and shown as the median with the range.
  *
  * `--keel-node-options` passes Node flags to the Keel process only, to profile it under this
  * load: `--keel-node-options "--cpu-prof --cpu-prof-dir=/tmp/keel-prof"`. `--keel-config`
@@ -34,13 +40,31 @@ function perRequest(
   };
 }
 
+interface Sample extends LoadResult {
+  cpu: CpuMicros | undefined;
+}
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+/** `51% (47–55)`: the median of per-round values, with their range when there are several. */
+function withRange(values: readonly number[], format: (v: number) => string): string {
+  if (values.length < 2) return format(median(values));
+  return `${format(median(values))} (${format(Math.min(...values))}–${format(Math.max(...values))})`;
+}
+
 export async function run(args: string[]): Promise<void> {
-  const seconds = Number(flag(args, "--seconds") ?? "3");
+  const seconds = Number(flag(args, "--seconds") ?? "2");
+  const rounds = Number(flag(args, "--rounds") ?? "3");
   const levels = (flag(args, "--concurrency") ?? "1,16,64").split(",").map(Number);
   const modes = (flag(args, "--modes") ?? "json,stream").split(",");
   for (const mode of modes) {
     if (mode !== "json" && mode !== "stream") throw new Error(`--modes: unknown mode "${mode}"`);
   }
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error("--rounds: a whole number ≥ 1");
 
   const nodeOptions = (flag(args, "--keel-node-options") ?? "").split(/\s+/).filter(Boolean);
   const apiKey = generateKey();
@@ -82,42 +106,52 @@ export async function run(args: string[]): Promise<void> {
         ...(stream ? { stream: true } : {}),
       });
       for (const concurrency of levels) {
-        const results: Record<string, LoadResult & { cpu: CpuMicros | undefined }> = {};
-        for (const target of targets) {
-          const common = {
-            url: target.url,
-            path: "/v1/chat/completions",
-            body,
-            concurrency,
-            // Only Keel checks it; the others ignore it, so every target gets the same request.
-            authorization: `Bearer ${apiKey}`,
-          };
-          await runLoad({ ...common, durationMs: 300, maxRequests: 200 }); // warm-up
-          const cpuBefore = processCpuMicros(target.pid);
-          const result = await runLoad({
-            ...common,
-            durationMs: seconds * 1000,
-            maxRequests: 200_000,
-          });
-          const cpuAfter = processCpuMicros(target.pid);
-          results[target.name] = { ...result, cpu: perRequest(cpuBefore, cpuAfter, result) };
+        const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
+        for (let round = 0; round < rounds; round++) {
+          for (let i = 0; i < targets.length; i++) {
+            const target = targets[(i + round) % targets.length]!;
+            const common = {
+              url: target.url,
+              path: "/v1/chat/completions",
+              body,
+              concurrency,
+              // Only Keel checks it; the others ignore it, so every target gets the same request.
+              authorization: `Bearer ${apiKey}`,
+            };
+            if (round === 0) await runLoad({ ...common, durationMs: 300, maxRequests: 200 });
+            const cpuBefore = processCpuMicros(target.pid);
+            const result = await runLoad({
+              ...common,
+              durationMs: seconds * 1000,
+              maxRequests: 200_000,
+            });
+            const cpuAfter = processCpuMicros(target.pid);
+            samples.get(target.name)!.push({
+              ...result,
+              cpu: perRequest(cpuBefore, cpuAfter, result),
+            });
+          }
         }
+        const direct = samples.get("direct")!;
+        const proxied = samples.get("node-proxy")!;
         for (const target of targets) {
-          const r = results[target.name]!;
-          const proxyRps = results["node-proxy"]!.rps;
-          const directP50 = results.direct!.p50;
+          const runs = samples.get(target.name)!;
+          const cpu = runs.map((r) => r.cpu).filter((c) => c !== undefined);
+          const vsProxy = runs.map((r, i) => (r.rps / proxied[i]!.rps) * 100);
+          const addedP50 = runs.map((r, i) => r.p50 - direct[i]!.p50);
+          const isDirect = target.name === "direct";
           rows.push([
             stream ? "stream" : "json",
             concurrency,
             target.name,
-            r.rps.toFixed(0),
-            r.p50.toFixed(2),
-            r.p99.toFixed(2),
-            r.errors,
-            target.name === "direct" ? "" : `${((r.rps / proxyRps) * 100).toFixed(0)}%`,
-            target.name === "direct" ? "" : (r.p50 - directP50).toFixed(2),
-            r.cpu === undefined ? "" : r.cpu.main.toFixed(0),
-            r.cpu === undefined ? "" : r.cpu.all.toFixed(0),
+            median(runs.map((r) => r.rps)).toFixed(0),
+            median(runs.map((r) => r.p50)).toFixed(2),
+            median(runs.map((r) => r.p99)).toFixed(2),
+            runs.reduce((sum, r) => sum + r.errors, 0),
+            isDirect ? "" : withRange(vsProxy, (v) => `${v.toFixed(0)}%`),
+            isDirect ? "" : withRange(addedP50, (v) => v.toFixed(2)),
+            cpu.length === 0 ? "" : median(cpu.map((c) => c.main)).toFixed(0),
+            cpu.length === 0 ? "" : median(cpu.map((c) => c.all)).toFixed(0),
           ]);
         }
       }
