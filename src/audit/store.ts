@@ -1,5 +1,6 @@
-import { sql, type Kysely, type SelectQueryBuilder } from "kysely";
-import { columnList, engineOf, insertRows } from "../core/db/insert-rows.ts";
+import { CompiledQuery, sql, type Kysely, type SelectQueryBuilder } from "kysely";
+import { columnList, engineOf, insertQueries } from "../core/db/insert-rows.ts";
+import { runSteps } from "../core/db/steps.ts";
 import type { AuditLogTable, Database } from "../core/db/tables.ts";
 import type { AuditFilter } from "./schema.ts";
 
@@ -49,18 +50,19 @@ export async function appendToChain(
       await sql`select pg_advisory_xact_lock(hashtext(current_schema() || '.audit_log'))`.execute(
         trx,
       );
-      const rows = build(await readHead(trx));
-      await insertRows(trx, "audit_log", AUDIT_COLUMNS, rows);
+      const head = await trx.executeQuery<HeadRow>(headQuery(trx));
+      const rows = build(toHead(head.rows[0]));
+      await runSteps(trx, insertQueries(trx, "audit_log", AUDIT_COLUMNS, rows));
       return rows;
     });
   }
-  // Kysely hands out SQLite's single connection to one caller at a time.
+  // Kysely hands out SQLite's single connection to one caller at a time. Two round trips:
+  // lock and read the head, then insert and commit (a failed step rolls back there).
   return db.connection().execute(async (conn) => {
-    await sql`begin immediate`.execute(conn);
+    const [, head] = await runSteps(conn, [BEGIN_IMMEDIATE, headQuery(conn)]);
     try {
-      const rows = build(await readHead(conn));
-      await insertRows(conn, "audit_log", AUDIT_COLUMNS, rows);
-      await sql`commit`.execute(conn);
+      const rows = build(toHead(head?.rows[0] as HeadRow | undefined));
+      await runSteps(conn, [...insertQueries(conn, "audit_log", AUDIT_COLUMNS, rows), COMMIT]);
       return rows;
     } catch (err) {
       await sql`rollback`.execute(conn).catch(() => undefined);
@@ -69,13 +71,21 @@ export async function appendToChain(
   });
 }
 
-async function readHead(db: Kysely<Database>): Promise<ChainHead | undefined> {
-  const row = await db
+const BEGIN_IMMEDIATE = CompiledQuery.raw("begin immediate");
+const COMMIT = CompiledQuery.raw("commit");
+
+type HeadRow = Pick<AuditLogTable, "seq" | "hash">;
+
+function headQuery(db: Kysely<Database>): CompiledQuery<HeadRow> {
+  return db
     .selectFrom("audit_log")
     .select(["seq", "hash"])
     .orderBy("seq", "desc")
     .limit(1)
-    .executeTakeFirst();
+    .compile();
+}
+
+function toHead(row: HeadRow | undefined): ChainHead | undefined {
   return row === undefined ? undefined : { seq: Number(row.seq), hash: row.hash };
 }
 

@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Database, TracesTable } from "../core/db/tables.ts";
-import { columnList, insertRows } from "../core/db/insert-rows.ts";
+import { columnList, insertQueries } from "../core/db/insert-rows.ts";
+import { runInTransaction } from "../core/db/steps.ts";
 import { summaryColumns, type SummaryRow } from "./trace-rows.ts";
 
 /**
@@ -40,7 +41,7 @@ export async function insertTraces(
   rows: readonly TracesTable[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  await db.transaction().execute((trx) => insertRows(trx, "traces", TRACE_COLUMNS, rows));
+  await runInTransaction(db, insertQueries(db, "traces", TRACE_COLUMNS, rows));
 }
 
 export interface TraceFilter {

@@ -1,8 +1,8 @@
-import { after, before, describe, test, type TestContext } from "node:test";
+import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import type { CompiledQuery } from "kysely";
 import { engines, type TestDatabase } from "../../../test/helpers/engines.ts";
-import { columnList, insertRows } from "./insert-rows.ts";
+import { columnList, insertQueries } from "./insert-rows.ts";
+import { runInTransaction, runSteps } from "./steps.ts";
 import type { KeelMetaTable } from "./tables.ts";
 
 const COLUMNS = columnList<KeelMetaTable>({ key: true, value: true, updated_at: true });
@@ -34,45 +34,43 @@ for (const engine of engines()) {
       return rows.map((r) => ({ ...r, updated_at: Number(r.updated_at) }));
     }
 
+    const insert = (rows: KeelMetaTable[]) =>
+      runInTransaction(database.db, insertQueries(database.db, "keel_meta", COLUMNS, rows));
+
     for (const count of [1, 3, 200, 256, 1_000]) {
       test(`a batch of ${count} is written with every value as given`, async () => {
         const rows = metaRows(count, `n${count}`);
-        await insertRows(database.db, "keel_meta", COLUMNS, rows);
+        await insert(rows);
         assert.deepEqual(await stored(`n${count}`), rows);
       });
     }
 
-    test("no rows is no statement", async (t) => {
-      const seen = spyOnQueries(t, database);
-      await insertRows(database.db, "keel_meta", COLUMNS, []);
-      assert.equal(seen.length, 0);
-    });
-
-    test("a batch goes out in power-of-two statements, so few statement texts repeat", async (t) => {
-      const seen = spyOnQueries(t, database);
-      await insertRows(database.db, "keel_meta", COLUMNS, metaRows(200, "split"));
-      await insertRows(database.db, "keel_meta", COLUMNS, metaRows(72, "again"));
-      const rowsPer = seen.map((q) => q.parameters.length / COLUMNS.length);
+    test("a batch goes out in power-of-two statements, so few statement texts repeat", () => {
+      const first = insertQueries(database.db, "keel_meta", COLUMNS, metaRows(200, "a"));
+      const second = insertQueries(database.db, "keel_meta", COLUMNS, metaRows(72, "b"));
+      const rowsPer = [...first, ...second].map((q) => q.parameters.length / COLUMNS.length);
       assert.deepEqual(rowsPer, [128, 64, 8, 64, 8]);
-      assert.equal(new Set(seen.map((q) => q.sql)).size, 3, "64 and 8 rows reuse their text");
+      assert.equal(new Set([...first, ...second].map((q) => q.sql)).size, 3);
+      assert.deepEqual(insertQueries(database.db, "keel_meta", COLUMNS, []), []);
     });
 
-    test("a failing statement rejects (the caller's transaction decides what is kept)", async () => {
-      const rows = metaRows(3, "dup");
-      await insertRows(database.db, "keel_meta", COLUMNS, rows);
-      await assert.rejects(insertRows(database.db, "keel_meta", COLUMNS, rows));
+    test("one failing statement keeps nothing of the batch, and the next batch goes in", async () => {
+      await insert(metaRows(3, "dup"));
+      const batch = [...metaRows(300, "undone"), ...metaRows(1, "dup")];
+      await assert.rejects(insert(batch));
+      assert.deepEqual(await stored("undone"), [], "the statements before the failure were undone");
+      await insert(metaRows(5, "after"));
+      assert.equal((await stored("after")).length, 5);
+    });
+
+    test("runSteps answers each statement in order", async () => {
+      const rows = metaRows(2, "steps");
+      const [inserted, selected] = await runSteps(database.db, [
+        ...insertQueries(database.db, "keel_meta", COLUMNS, rows),
+        database.db.selectFrom("keel_meta").select("key").where("key", "like", "steps-%").compile(),
+      ]);
+      assert.equal(Number(inserted!.numAffectedRows), 2);
+      assert.deepEqual(selected!.rows, [{ key: "steps-00000" }, { key: "steps-00001" }]);
     });
   });
-}
-
-/** The compiled queries the database runs during the test (the spy goes when the test ends). */
-function spyOnQueries(t: TestContext, database: TestDatabase): CompiledQuery[] {
-  const seen: CompiledQuery[] = [];
-  const db = database.db as unknown as { executeQuery(q: CompiledQuery): Promise<unknown> };
-  const original = db.executeQuery.bind(db);
-  t.mock.method(db, "executeQuery", (q: CompiledQuery) => {
-    seen.push(q);
-    return original(q);
-  });
-  return seen;
 }

@@ -11,8 +11,8 @@ import type { Database } from "./tables.ts";
  *
  * A batch is cut into statements of power-of-two row counts (200 rows: 128 + 64 + 8), so a
  * table has at most a dozen statement texts whatever the batch sizes: this cache stays small
- * and SQLite's prepared-statement cache keeps hitting. Rows go in the order given. Several
- * statements are not atomic by themselves: run this in a transaction when that matters.
+ * and SQLite's prepared-statement cache keeps hitting. Rows go in the order given; steps.ts
+ * runs the statements, in one transaction where that matters.
  */
 
 /** Rows per statement, at most; PostgreSQL also caps a statement at 65,535 parameters. */
@@ -40,17 +40,19 @@ export function columnList<Row>(columns: Record<keyof Row & string, true>): (key
   return Object.keys(columns) as (keyof Row & string)[];
 }
 
-export async function insertRows<T extends keyof Database>(
+/** The INSERT statements that write `rows`, in order; run them with steps.ts. */
+export function insertQueries<T extends keyof Database>(
   db: Kysely<Database>,
   table: T,
   columns: readonly (keyof Database[T] & string)[],
   rows: readonly Database[T][],
-): Promise<void> {
+): CompiledQuery[] {
   const engine = engineOf(db);
   const largest = Math.min(
     MAX_ROWS,
     largestPowerOfTwo(Math.floor(MAX_PARAMETERS / columns.length)),
   );
+  const queries: CompiledQuery[] = [];
   let start = 0;
   while (start < rows.length) {
     const count = Math.min(largest, largestPowerOfTwo(rows.length - start));
@@ -60,11 +62,10 @@ export async function insertRows<T extends keyof Database>(
       const row = rows[r]!;
       for (const column of columns) parameters[p++] = row[column] ?? null;
     }
-    await db.executeQuery(
-      CompiledQuery.raw(statementFor(engine, table, columns, count), parameters),
-    );
+    queries.push(CompiledQuery.raw(statementFor(engine, table, columns, count), parameters));
     start += count;
   }
+  return queries;
 }
 
 function statementFor(

@@ -23,6 +23,7 @@ import type {
   SqliteRows,
   SqliteWorkerOptions,
 } from "./sqlite-worker-protocol.ts";
+import { stepsOf } from "./steps.ts";
 
 /**
  * Kysely on `node:sqlite`, with the connection on a worker thread of its own. SQLite's API is
@@ -109,19 +110,21 @@ class SqliteWorkerConnection implements DatabaseConnection {
   }
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+    const steps = stepsOf(compiled);
+    if (steps !== undefined) {
+      const result = await this.#client.call({
+        op: "steps",
+        steps: steps.map((step) => ({ sql: step.sql, params: toSqlite(step.parameters) })),
+      });
+      const results = "results" in result ? result.results : [];
+      return { rows: results.map((r) => toQueryResult(r)) as R[] };
+    }
     const result = await this.#client.call({
       op: "exec",
       sql: compiled.sql,
       params: toSqlite(compiled.parameters),
     });
-    if ("changes" in result) {
-      return {
-        numAffectedRows: BigInt(result.changes),
-        insertId: BigInt(result.lastInsertRowid),
-        rows: [],
-      };
-    }
-    return { rows: ("rows" in result ? result.rows : []) as R[] };
+    return toQueryResult<R>(result);
   }
 
   async *streamQuery<R>(
@@ -245,6 +248,17 @@ const isInputType = (arg: string): boolean => arg.startsWith("--input-type");
 function toError(failure: SqliteFailure): Error {
   const { message, ...fields } = failure;
   return Object.assign(new Error(message), fields);
+}
+
+function toQueryResult<R>(result: SqliteResult): QueryResult<R> {
+  if ("changes" in result) {
+    return {
+      numAffectedRows: BigInt(result.changes),
+      insertId: BigInt(result.lastInsertRowid),
+      rows: [],
+    };
+  }
+  return { rows: ("rows" in result ? result.rows : []) as R[] };
 }
 
 function toSqlite(parameters: readonly unknown[]): SqliteParam[] {

@@ -12,8 +12,18 @@ export interface SqliteWorkerOptions {
 
 export type SqliteParam = null | number | bigint | string | Uint8Array;
 
+export interface SqliteStep {
+  sql: string;
+  params: SqliteParam[];
+}
+
 export type SqliteRequest =
   | { id: number; op: "exec"; sql: string; params: SqliteParam[] }
+  /**
+   * Statements run in order in one round trip; the first failure stops them and fails the
+   * message, after rolling back the transaction it leaves open, if any.
+   */
+  | { id: number; op: "steps"; steps: SqliteStep[] }
   | { id: number; op: "open-cursor"; sql: string; params: SqliteParam[] }
   | { id: number; op: "next"; cursor: number; size: number }
   | { id: number; op: "close-cursor"; cursor: number }
@@ -26,6 +36,7 @@ export type SqliteResult =
   | { changes: number | bigint; lastInsertRowid: number | bigint }
   | { cursor: number }
   | { rows: SqliteRows; done: boolean }
+  | { results: SqliteResult[] }
   | Record<string, never>;
 
 export interface SqliteFailure {

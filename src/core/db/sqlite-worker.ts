@@ -6,6 +6,7 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { parentPort, workerData } from "node:worker_threads";
 import type {
   SqliteFailure,
+  SqliteParam,
   SqliteReady,
   SqliteRequest,
   SqliteResponse,
@@ -53,16 +54,29 @@ function prepared(sql: string): StatementSync {
   return statement;
 }
 
+function exec(sql: string, params: SqliteParam[]): SqliteResult {
+  const statement = prepared(sql);
+  // A statement returns rows when it has result columns (SELECT, or anything with RETURNING).
+  if (statement.columns().length > 0) return { rows: statement.all(...params) };
+  const { changes, lastInsertRowid } = statement.run(...params);
+  return { changes, lastInsertRowid };
+}
+
 function handle(request: SqliteRequest): SqliteResult {
   switch (request.op) {
-    case "exec": {
-      const statement = prepared(request.sql);
-      // A statement returns rows when it has result columns (SELECT, or anything with RETURNING).
-      if (statement.columns().length > 0) {
-        return { rows: statement.all(...request.params) };
+    case "exec":
+      return exec(request.sql, request.params);
+    case "steps": {
+      const results: SqliteResult[] = [];
+      try {
+        for (const step of request.steps) results.push(exec(step.sql, step.params));
+      } catch (err) {
+        // Never leave a transaction open behind a failed message: the next message may be
+        // another caller's.
+        if (database.isTransaction) database.exec("ROLLBACK");
+        throw err;
       }
-      const { changes, lastInsertRowid } = statement.run(...request.params);
-      return { changes, lastInsertRowid };
+      return { results };
     }
     case "open-cursor": {
       // A cursor gets a statement of its own: one left unfinished never disturbs the cached one.
