@@ -18,6 +18,7 @@ import { parseAnswer } from "../providers/upstream-http.ts";
 import type { TraceRecord } from "../traces/schema.ts";
 import { createMemoryGateway, hello, meta, price } from "../../test/fixtures/memory-gateway.ts";
 import type { SseSink } from "./sse-writer.ts";
+import { seededRandom } from "../core/random.ts";
 
 /**
  * The OpenAI-compatible provider's stream has a fast lane (`ReadyChunks`): the gateway relays
@@ -27,17 +28,6 @@ import type { SseSink } from "./sse-writer.ts";
  * parses the same body one chunk at a time with plain `JSON.parse` (the general path), and
  * both must put the same bytes on the wire and record the same trace.
  */
-
-/** A small seeded generator (mulberry32), so that a failure reproduces. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const EMAIL = "alice.smith@example.com";
 const PIECES = [
@@ -113,7 +103,7 @@ class ScriptedUpstream {
   url = "";
 
   async start(): Promise<void> {
-    const pick = random(7);
+    const pick = seededRandom(7);
     this.#server = createServer((req, res) => {
       req.resume();
       req.on("end", () => {
@@ -254,7 +244,7 @@ describe("the relay's fast lane", () => {
   });
 
   test("sends the bytes and records the trace the general path does", async () => {
-    const pick = random(424_242);
+    const pick = seededRandom(424_242);
     let streams = 0;
     for (const guarded of [false, true]) {
       const config = { models: [model(guarded)], traces: { bodies: "full" } };

@@ -8,6 +8,7 @@ import { isPlainChatChunk, isPlainCompletion } from "./openai-fast-checks.ts";
 import { chatCompletionChunkSchema, completionSchema } from "./schema.ts";
 import { UpstreamEvents } from "./upstream-events.ts";
 import { parseAnswer } from "./upstream-http.ts";
+import { seededRandom } from "../core/random.ts";
 
 /**
  * Chunks built from a learnt template must be exactly what JSON.parse makes of their text, and
@@ -16,17 +17,6 @@ import { parseAnswer } from "./upstream-http.ts";
  * bent the ways upstreams write JSON differently (spaces, other escapes, other number forms,
  * repeated keys), which must fall back to the full parse.
  */
-
-/** A small seeded generator (mulberry32), so that a failure reproduces. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = [
   "",
@@ -160,7 +150,7 @@ function keyOrder(value: unknown): unknown {
 
 describe("chunk templates", () => {
   test("built chunks are JSON.parse of their text and the sides give JSON.stringify", async () => {
-    const pick = random(20_240_611);
+    const pick = seededRandom(20_240_611);
     let chunks = 0;
     let built = 0;
     let swapped = 0;

@@ -1,6 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { SseParser, readSse, type SseEvent } from "./sse.ts";
+import { seededRandom } from "../core/random.ts";
 
 function parseAll(chunks: (string | Uint8Array)[]): SseEvent[] {
   const parser = new SseParser();
@@ -76,14 +77,9 @@ describe("SSE parser", () => {
   });
 
   test("agrees with a whole-text reading of the format over generated streams split anywhere", () => {
-    // A small seeded generator (mulberry32), so that a failure reproduces.
-    let state = 99;
-    const pick = (max: number) => {
-      state = (state + 0x6d2b79f5) | 0;
-      let t = Math.imul(state ^ (state >>> 15), 1 | state);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4_294_967_296) * max);
-    };
+    // Seeded, so that a failure reproduces.
+    const random = seededRandom(99);
+    const pick = (max: number) => Math.floor(random() * max);
     const endings = ["\n", "\r\n", "\r"];
     const lines = [
       'data: {"a":1}',
