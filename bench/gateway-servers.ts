@@ -3,6 +3,9 @@
  * the server under test do not share one event loop:
  *   node bench/gateway-servers.ts upstream
  *   node bench/gateway-servers.ts proxy URL     (a minimal reverse proxy: the floor for Node)
+ *   node bench/gateway-servers.ts relay URL     (Fastify + undici, JSON parsed both ways and
+ *                                                nothing else: what a gateway on Keel's stack
+ *                                                pays before any of its own work)
  *   node bench/gateway-servers.ts keel URL      (Keel with tracing on, SQLite in a temp dir)
  * Each prints one JSON line `{"url": …}` when listening and exits when stdin closes (or on
  * SIGINT/SIGTERM). Keel authenticates with the owner key in KEEL_ADMIN_KEY, logs one line per
@@ -15,6 +18,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
+import Fastify from "fastify";
 import { Pool } from "undici";
 import { createKeel } from "../src/app.ts";
 import { parseConfig } from "../src/core/config.ts";
@@ -54,6 +58,26 @@ async function startProxy(target: string): Promise<string> {
   const address = server.address();
   if (address === null || typeof address === "string") throw new Error("no address");
   return `http://127.0.0.1:${address.port}`;
+}
+
+async function startRelay(target: string): Promise<string> {
+  const pool = new Pool(new URL(target).origin, { connections: 256 });
+  const app = Fastify();
+  app.post("/v1/chat/completions", async (request, reply) => {
+    const up = await pool.request({
+      path: "/v1/chat/completions",
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(request.body),
+    });
+    reply.code(up.statusCode).type(String(up.headers["content-type"]));
+    // A stream is piped as it comes; an answer is parsed and serialized again, as a gateway
+    // that reads it would.
+    return String(up.headers["content-type"]).startsWith("text/event-stream")
+      ? up.body
+      : up.body.json();
+  });
+  return app.listen({ port: 0, host: "127.0.0.1" });
 }
 
 async function startKeelServer(target: string): Promise<string> {
@@ -100,6 +124,8 @@ async function start(): Promise<string> {
     }
     case "proxy":
       return startProxy(upstream!);
+    case "relay":
+      return startRelay(upstream!);
     case "keel":
       return startKeelServer(upstream!);
     default:

@@ -7,11 +7,14 @@ import { flag } from "./args.ts";
 
 /**
  * `npm run bench -- gateway [--seconds S] [--rounds R] [--concurrency 1,16,64]
- *                           [--modes json,stream] [--keel-node-options "…"] [--keel-config JSON]`
+ *                           [--modes json,stream] [--relay] [--keel-node-options "…"]
+ *                           [--keel-config JSON]`
  *
  * Throughput and p50/p99 latency at several concurrencies, streaming and not, for (a) the fake
  * upstream called directly, (b) a minimal Node reverse proxy in front of it, (c) Keel in front
- * of it with tracing on (bodies stored), API keys checked and a log line per request. Targets:
+ * of it with tracing on (bodies stored), API keys checked and a log line per request. `--relay`
+ * adds a Fastify + undici relay that parses the JSON both ways and does nothing else: how much
+ * of Keel's cost its framework and HTTP client take before any of Keel's own work. Targets:
  * Keel adds ≤ 1 ms p50 over direct, and reaches ≥ 70% of the minimal proxy's throughput at
  * concurrency 64. `main µs/req` is the CPU time the server under test's main thread spent per
  * request, `cpu µs/req` that of all its threads (Linux only): the cost that decides
@@ -71,6 +74,9 @@ export async function run(args: string[]): Promise<void> {
 
   const upstream = await startServer("upstream");
   const proxy = await startServer("proxy", { upstream: upstream.url });
+  const relay = args.includes("--relay")
+    ? await startServer("relay", { upstream: upstream.url })
+    : undefined;
   const keel = await startServer("keel", {
     upstream: upstream.url,
     nodeOptions,
@@ -79,6 +85,9 @@ export async function run(args: string[]): Promise<void> {
   const targets = [
     { name: "direct", url: upstream.url, pid: upstream.child.pid },
     { name: "node-proxy", url: proxy.url, pid: proxy.child.pid },
+    ...(relay === undefined
+      ? []
+      : [{ name: "fastify-relay", url: relay.url, pid: relay.child.pid }]),
     { name: "keel", url: keel.url, pid: keel.child.pid },
   ];
 
@@ -157,7 +166,9 @@ export async function run(args: string[]): Promise<void> {
       }
     }
   } finally {
-    await Promise.all([keel, proxy, upstream].map(stopServer));
+    await Promise.all(
+      [keel, relay, proxy, upstream].filter((s) => s !== undefined).map(stopServer),
+    );
   }
   printTable(rows);
 }
