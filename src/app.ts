@@ -67,7 +67,7 @@ export async function createKeel(config: Config, options: CreateKeelOptions = {}
     masterKey: config.masterKey,
     previousKeys: config.previousMasterKey === undefined ? [] : [config.previousMasterKey],
   });
-  const database = await openDatabase({ url: config.database.url, dataDir: dir });
+  const database = await openDatabase({ url: config.database.url, dataDir: dir, logger });
   const metrics = createMetrics();
   const traces = createTraceWriter({
     db: database.db,

@@ -7,6 +7,7 @@ import { migrationProvider } from "./migrations/index.ts";
 import { KeelPostgresDialect } from "./postgres-dialect.ts";
 import { SqliteWorkerDialect } from "./sqlite-worker-dialect.ts";
 import type { Database } from "./tables.ts";
+import type { Logger } from "../logger.ts";
 
 export type Engine = "sqlite" | "postgres";
 
@@ -26,6 +27,8 @@ export interface OpenDatabaseOptions {
   schema?: string;
   /** SQLite file name inside dataDir, or ":memory:". */
   sqliteFile?: string;
+  /** Told when SQLite's worker thread died and is being replaced. */
+  logger?: Logger | undefined;
 }
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<KeelDatabase> {
@@ -49,6 +52,11 @@ async function openSqlite(options: OpenDatabaseOptions): Promise<KeelDatabase> {
       location,
       busyTimeoutMs: 5_000,
       pragmas: ["journal_mode = WAL", "synchronous = NORMAL", "foreign_keys = ON"],
+      onRestart: (cause) =>
+        options.logger?.error(
+          { err: cause },
+          "the SQLite worker thread exited; queries in flight failed, starting a new one",
+        ),
     }),
   });
   try {

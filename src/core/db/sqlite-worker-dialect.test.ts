@@ -4,6 +4,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Worker } from "node:worker_threads";
 import { Kysely, sql } from "kysely";
 import { openDatabase } from "./database.ts";
 import { SqliteWorkerDialect } from "./sqlite-worker-dialect.ts";
@@ -142,5 +143,70 @@ describe("SQLite worker dialect", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  describe("a worker thread that dies", () => {
+    function openFile() {
+      const dir = mkdtempSync(join(tmpdir(), "keel-sqlite-"));
+      const workers: Worker[] = [];
+      const restarts: Error[] = [];
+      const db = new Kysely<Db>({
+        dialect: new SqliteWorkerDialect({
+          location: join(dir, "keel.db"),
+          busyTimeoutMs: 1_000,
+          pragmas: ["journal_mode = WAL"],
+          onWorker: (worker) => workers.push(worker),
+          onRestart: (cause) => restarts.push(cause),
+        }),
+      });
+      const dispose = async () => {
+        await db.destroy();
+        rmSync(dir, { recursive: true, force: true });
+      };
+      return { db, workers, restarts, dispose };
+    }
+
+    test("is replaced: the next query runs on a new one and finds what was written", async () => {
+      const { db, workers, restarts, dispose } = openFile();
+      try {
+        await sql`create table items (id integer primary key, name text not null)`.execute(db);
+        await db.insertInto("items").values({ id: 1, name: "kept" }).execute();
+        await workers[0]!.terminate();
+        const rows = await db.selectFrom("items").selectAll().execute();
+        assert.deepEqual(rows, [{ id: 1, name: "kept" }]);
+        assert.equal(workers.length, 2, "a second worker was started");
+        assert.equal(restarts.length, 1);
+        assert.match(restarts[0]!.message, /the SQLite worker exited/);
+      } finally {
+        await dispose();
+      }
+    });
+
+    test("fails a transaction it was part of whole, never finishing it on the new worker", async () => {
+      const { db, workers, dispose } = openFile();
+      try {
+        await sql`create table items (id integer primary key, name text not null)`.execute(db);
+        await assert.rejects(
+          db.transaction().execute(async (trx) => {
+            await trx.insertInto("items").values({ id: 1, name: "before" }).execute();
+            await workers[0]!.terminate();
+            await trx.insertInto("items").values({ id: 2, name: "after" }).execute();
+          }),
+          /the SQLite worker exited/,
+        );
+        assert.deepEqual(await db.selectFrom("items").selectAll().execute(), []);
+        await db.insertInto("items").values({ id: 3, name: "next" }).execute();
+        assert.equal((await db.selectFrom("items").selectAll().execute()).length, 1);
+      } finally {
+        await dispose();
+      }
+    });
+
+    test("is not replaced once the database is closed", async () => {
+      const { db, dispose } = openFile();
+      await sql`select 1`.execute(db);
+      await dispose();
+      await assert.rejects(sql`select 1`.execute(db));
+    });
   });
 });

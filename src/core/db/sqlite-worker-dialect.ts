@@ -34,10 +34,17 @@ import { stepsOf } from "./steps.ts";
  * One connection, as SQLite has: Kysely's callers take turns (transactions hold it until they
  * end). The worker keeps the process alive only while a query is in flight.
  */
-export class SqliteWorkerDialect implements Dialect {
-  readonly #options: SqliteWorkerOptions;
+export interface SqliteWorkerDialectOptions extends SqliteWorkerOptions {
+  /** Told each time a worker thread has been started (the first, and each replacement). */
+  onWorker?: (worker: Worker) => void;
+  /** Told when a worker exited unasked and a new one is being started in its place. */
+  onRestart?: (cause: Error) => void;
+}
 
-  constructor(options: SqliteWorkerOptions) {
+export class SqliteWorkerDialect implements Dialect {
+  readonly #options: SqliteWorkerDialectOptions;
+
+  constructor(options: SqliteWorkerDialectOptions) {
     this.#options = options;
   }
 
@@ -58,24 +65,65 @@ export class SqliteWorkerDialect implements Dialect {
   }
 }
 
+/** Replacements are started at most this often; in between, the last failure is answered. */
+const RESTART_INTERVAL_MS = 1_000;
+
+/**
+ * The worker behind the one connection. A worker that exits unasked (a crash, an out-of-memory
+ * kill) fails what it had in flight and is replaced when the connection is next acquired, so
+ * the server carries on; a connection already held (a transaction) stays with the worker it
+ * began on and fails whole rather than finish its statements on a new one, outside the
+ * transaction they belonged to.
+ */
 class SqliteWorkerDriver implements Driver {
-  readonly #options: SqliteWorkerOptions;
-  #client: WorkerClient | undefined;
-  #connection: SqliteWorkerConnection | undefined;
+  readonly #options: SqliteWorkerDialectOptions;
+  #current: { client: WorkerClient; connection: SqliteWorkerConnection } | undefined;
+  #destroyed = false;
+  #lastRestart = 0;
+  #restartError: Error | undefined;
   readonly #mutex = new Mutex();
 
-  constructor(options: SqliteWorkerOptions) {
+  constructor(options: SqliteWorkerDialectOptions) {
     this.#options = options;
   }
 
   async init(): Promise<void> {
-    this.#client = await WorkerClient.start(this.#options);
-    this.#connection = new SqliteWorkerConnection(this.#client);
+    this.#current = await this.#start();
   }
 
   async acquireConnection(): Promise<DatabaseConnection> {
     await this.#mutex.lock();
-    return this.#connection!;
+    try {
+      return (await this.#live()).connection;
+    } catch (err) {
+      this.#mutex.unlock();
+      throw err;
+    }
+  }
+
+  /** The running worker, or a new one in place of one that has exited. */
+  async #live(): Promise<{ client: WorkerClient; connection: SqliteWorkerConnection }> {
+    const current = this.#current!;
+    const exited = current.client.exitError;
+    if (exited === undefined) return current;
+    if (this.#destroyed) throw exited;
+    if (Date.now() - this.#lastRestart < RESTART_INTERVAL_MS) throw this.#restartError ?? exited;
+    this.#lastRestart = Date.now();
+    this.#options.onRestart?.(exited);
+    try {
+      this.#current = await this.#start();
+      this.#restartError = undefined;
+      return this.#current;
+    } catch (err) {
+      this.#restartError = err as Error;
+      throw err;
+    }
+  }
+
+  async #start(): Promise<{ client: WorkerClient; connection: SqliteWorkerConnection }> {
+    const { onWorker, onRestart: _, ...options } = this.#options;
+    const client = await WorkerClient.start(options, onWorker);
+    return { client, connection: new SqliteWorkerConnection(client) };
   }
 
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
@@ -95,7 +143,8 @@ class SqliteWorkerDriver implements Driver {
   }
 
   async destroy(): Promise<void> {
-    await this.#client?.close();
+    this.#destroyed = true;
+    await this.#current?.client.close();
   }
 }
 
@@ -177,7 +226,15 @@ class WorkerClient {
     worker.on("exit", (code) => this.#fail(new Error(`the SQLite worker exited (code ${code})`)));
   }
 
-  static start(options: SqliteWorkerOptions): Promise<WorkerClient> {
+  /** Why the worker is gone, once it has exited; undefined while it runs. */
+  get exitError(): Error | undefined {
+    return this.#exited;
+  }
+
+  static start(
+    options: SqliteWorkerOptions,
+    onWorker?: (worker: Worker) => void,
+  ): Promise<WorkerClient> {
     // In a checkout the sources run as .ts; the built package ships .js.
     const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
     const worker = new Worker(new URL(`./sqlite-worker${ext}`, import.meta.url), {
@@ -188,6 +245,7 @@ class WorkerClient {
         ? { execArgv: process.execArgv.filter((arg) => !isInputType(arg)) }
         : {}),
     });
+    onWorker?.(worker);
     return new Promise((resolve, reject) => {
       const onExit = (code: number) =>
         reject(new Error(`the SQLite worker exited while opening (code ${code})`));
