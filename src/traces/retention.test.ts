@@ -130,6 +130,33 @@ for (const engine of engines()) {
       assert.deepEqual([again.deleted, again.batches], [0, 1]);
     });
 
+    // One process owns a SQLite database: only PostgreSQL has other replicas to wait for.
+    if (engine.name === "postgres") {
+      test("replicas take turns: a run while another is under way skips", async () => {
+        await insertAged(
+          database.db,
+          Array.from({ length: 40 }, (_, i) => (10 + i) * DAY),
+        );
+        const first = start({ max_age_days: 7, batch_size: 1 });
+        const second = start({ max_age_days: 7, batch_size: 1 });
+        const running = first.pruner.runOnce();
+        // Under way, and so holding the lock, once its first batch is gone.
+        while ((await remainingAges(database.db)).length === 40) await sleep(1);
+        assert.deepEqual(await second.pruner.runOnce(), {
+          deleted: 0,
+          batches: 0,
+          ms: 0,
+          skipped: true,
+        });
+        const done = await running;
+        assert.equal(done.deleted, 40);
+        assert.equal(done.skipped, undefined);
+        const after = await second.pruner.runOnce();
+        assert.equal(after.skipped, undefined, "the lock went with the first run");
+        assert.equal(after.batches, 1);
+      });
+    }
+
     test("without max_age_days every trace is kept and no delete is issued", async () => {
       await insertAged(database.db, [1_000 * DAY, 2 * DAY]);
       for (const retention of [undefined, {}, { max_age_days: null }]) {
@@ -143,7 +170,7 @@ for (const engine of engines()) {
     });
 
     test("close stops a long prune at a batch boundary, without an error", async () => {
-      const total = 40;
+      const total = 200;
       await insertAged(
         database.db,
         Array.from({ length: total }, (_, i) => 10 * DAY + i),
@@ -151,10 +178,12 @@ for (const engine of engines()) {
       const { pruner: p } = start({ max_age_days: 1, batch_size: 1 });
 
       const run = p.runOnce();
+      // Closed once the run is under way (on PostgreSQL it first takes the retention lock).
+      while ((await remainingAges(database.db)).length === total) await sleep(1);
       await p.close();
       const result = await run;
 
-      assert.ok(result.deleted >= 1, "the batch under way when close was called finished");
+      assert.ok(result.deleted >= 1, "the batches before close were kept");
       assert.ok(result.deleted < total, "no batch started after close");
       assert.equal(result.batches, result.deleted);
       assert.equal((await remainingAges(database.db)).length, total - result.deleted);

@@ -5,7 +5,7 @@ import type { Config } from "../core/config.ts";
 import type { Database } from "../core/db/tables.ts";
 import { errorMessage } from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
-import { deleteTracesStartedBefore } from "./store.ts";
+import { deleteTracesStartedBefore, withRetentionLock } from "./store.ts";
 
 /**
  * Trace retention: deletes traces older than `traces.retention.max_age_days`, so that the
@@ -15,11 +15,14 @@ import { deleteTracesStartedBefore } from "./store.ts";
  * Old rows go in batches of `batch_size`, one short statement each, with a turn of the event
  * loop between them: on SQLite the trace writer and the audit log share the one connection
  * and wait behind a delete for one batch at most; on PostgreSQL no transaction holds locks
- * on more than one batch of rows.
+ * on more than one batch of rows. Replicas sharing a PostgreSQL database take turns: a run
+ * that finds another replica's run under way skips (see `withRetentionLock`).
  */
 export interface PruneResult {
   /** Traces deleted by this run. */
   deleted: number;
+  /** True when another replica was pruning (PostgreSQL) and this run left it to that one. */
+  skipped?: boolean;
   /** DELETE statements issued. */
   batches: number;
   /** How long the run took. */
@@ -75,7 +78,16 @@ export function createTracePruner(options: TracePrunerOptions): TracePruner {
    * a batch boundary when the pruner closes, and after one interval's worth of time, so that
    * a large backlog is worked off over several runs instead of holding one open for hours.
    */
-  async function prune(cutoff: number): Promise<PruneResult> {
+  function prune(cutoff: number): Promise<PruneResult> {
+    return withRetentionLock(db, (held) => {
+      if (held) return pruneBatches(cutoff);
+      const result = { ...NOTHING, skipped: true };
+      options.onPruned?.(result);
+      return Promise.resolve(result);
+    });
+  }
+
+  async function pruneBatches(cutoff: number): Promise<PruneResult> {
     const started = performance.now();
     let deleted = 0;
     let batches = 0;

@@ -1,6 +1,6 @@
-import type { Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import type { Database, TracesTable } from "../core/db/tables.ts";
-import { columnList, insertQueries } from "../core/db/insert-rows.ts";
+import { columnList, engineOf, insertQueries } from "../core/db/insert-rows.ts";
 import { runInTransaction } from "../core/db/steps.ts";
 import { summaryColumns, type SummaryRow } from "./trace-rows.ts";
 
@@ -81,6 +81,26 @@ export async function getTrace(db: Kysely<Database>, id: string): Promise<Traces
  * DELETE itself (SQLite only when built with an option); the subquery walks the
  * `traces_started_at` index.
  */
+/**
+ * Runs `work` while holding the trace-retention lock, so that of several replicas sharing a
+ * PostgreSQL database one prunes at a time (the others would only race it for the same
+ * rows); `work` gets false when another holds the lock and should skip its run. The lock is
+ * a transaction-level advisory lock in a transaction of its own that issues nothing else, so
+ * it goes with that transaction however the run ends, the process's death included, and the
+ * deletes keep their own short transactions. SQLite databases are one process's: no lock.
+ */
+export async function withRetentionLock<T>(
+  db: Kysely<Database>,
+  work: (held: boolean) => Promise<T>,
+): Promise<T> {
+  if (engineOf(db) !== "postgres") return work(true);
+  return db.transaction().execute(async (trx) => {
+    const { rows } = await sql<{ held: boolean }>`select pg_try_advisory_xact_lock(
+        hashtext(current_schema() || '.trace_retention')) as held`.execute(trx);
+    return work(rows[0]?.held === true);
+  });
+}
+
 export async function deleteTracesStartedBefore(
   db: Kysely<Database>,
   cutoff: number,
