@@ -2,7 +2,7 @@ import { generateKey } from "../src/auth/index.ts";
 import { startChildServer as startServer, stopChildServer as stopServer } from "./child-server.ts";
 import { runLoad, type LoadResult } from "./load.ts";
 import { processCpuMicros, type CpuMicros } from "./process-cpu.ts";
-import { printTable } from "./table.ts";
+import { median, printTable } from "./table.ts";
 import { flag } from "./args.ts";
 
 /**
@@ -46,12 +46,6 @@ function perRequest(
 interface Sample extends LoadResult {
   cpu: CpuMicros | undefined;
 }
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 /** `51% (47–55)`: the median of per-round values, with their range when there are several. */
 function withRange(values: readonly number[], format: (v: number) => string): string {

@@ -6,7 +6,7 @@ import { localProviderSchema } from "../src/core/config-schema.ts";
 import { createLogger } from "../src/core/logger.ts";
 import { ensureTinyModel } from "../src/optimize/index.ts";
 import { createLocalProvider } from "../src/providers/local.ts";
-import { printTable } from "./table.ts";
+import { median, printTable } from "./table.ts";
 import { flag, flags } from "./args.ts";
 
 /**
@@ -89,8 +89,8 @@ export async function run(args: string[]): Promise<void> {
           }
         }
         await context.dispose();
-        const b = median(bare);
-        const k = median(keel);
+        const b = medianSpeed(bare);
+        const k = medianSpeed(keel);
         const name = basename(modelPath);
         const cells = (x: Speed) =>
           [x.prompt, x.generation, x.cpuPerToken].map((v) => v.toFixed(0));
@@ -200,12 +200,10 @@ function speed(
   };
 }
 
-function median(samples: Speed[]): Speed {
-  const mid = (values: number[]) =>
-    values.sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+function medianSpeed(samples: Speed[]): Speed {
   return {
-    prompt: mid(samples.map((s) => s.prompt)),
-    generation: mid(samples.map((s) => s.generation)),
-    cpuPerToken: mid(samples.map((s) => s.cpuPerToken)),
+    prompt: median(samples.map((s) => s.prompt)),
+    generation: median(samples.map((s) => s.generation)),
+    cpuPerToken: median(samples.map((s) => s.cpuPerToken)),
   };
 }

@@ -1,5 +1,6 @@
 import { CompiledQuery, sql, type Kysely, type SelectQueryBuilder } from "kysely";
-import { columnList, engineOf, insertQueries } from "../core/db/insert-rows.ts";
+import { engineOf } from "../core/db/engine.ts";
+import { columnList, insertQueries } from "../core/db/insert-rows.ts";
 import { runSteps } from "../core/db/steps.ts";
 import type { AuditLogTable, Database } from "../core/db/tables.ts";
 import type { AuditFilter } from "./schema.ts";

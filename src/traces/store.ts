@@ -1,6 +1,7 @@
 import { sql, type Kysely } from "kysely";
 import type { Database, TracesTable } from "../core/db/tables.ts";
-import { columnList, engineOf, insertQueries } from "../core/db/insert-rows.ts";
+import { engineOf } from "../core/db/engine.ts";
+import { columnList, insertQueries } from "../core/db/insert-rows.ts";
 import { runInTransaction } from "../core/db/steps.ts";
 import { summaryColumns, type SummaryRow } from "./trace-rows.ts";
 

@@ -1,5 +1,6 @@
-import { CompiledQuery, sql, type Kysely } from "kysely";
+import { CompiledQuery, type Kysely } from "kysely";
 import type { Engine } from "./database.ts";
+import { engineOf } from "./engine.ts";
 import type { Database } from "./tables.ts";
 
 /**
@@ -19,18 +20,7 @@ import type { Database } from "./tables.ts";
 const MAX_ROWS = 256;
 const MAX_PARAMETERS = 65_535;
 
-const engines = new WeakMap<Kysely<Database>, Engine>();
 const statements = new Map<string, string>();
-
-/** Which engine a Kysely instance talks to, from how it writes a parameter (`$1` or `?`). */
-export function engineOf(db: Kysely<Database>): Engine {
-  let engine = engines.get(db);
-  if (engine === undefined) {
-    engine = sql`select ${1}`.compile(db).sql.includes("$1") ? "postgres" : "sqlite";
-    engines.set(db, engine);
-  }
-  return engine;
-}
 
 /**
  * A table's columns, from an object that names each of them: the compiler refuses a list that

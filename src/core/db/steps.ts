@@ -1,15 +1,15 @@
 import { CompiledQuery, type Kysely, type QueryResult } from "kysely";
-import { engineOf } from "./insert-rows.ts";
+import { engineOf } from "./engine.ts";
 import type { Database } from "./tables.ts";
 
 /**
  * Several statements in one round trip to Keel's SQLite thread (sqlite-worker-dialect.ts).
  * Each message there wakes the thread, and on the virtual machines Keel was measured on waking
- * an idle thread cost the sender 100-300 µs of CPU: a batch written as BEGIN, three INSERTs and
- * COMMIT paid that five times. On SQLite the statements go as one message; the first failure stops them
- * and rolls back the transaction they opened, so a failed batch never leaves one behind. On
- * PostgreSQL they run one after the other on `db` (give it a transaction or connection to hold
- * them together). Keel's SQLite databases always use the worker dialect.
+ * an idle thread cost the sender 100-300 µs of CPU: a batch written as BEGIN, three INSERTs
+ * and COMMIT paid that five times. On SQLite the statements go as one message; the first
+ * failure stops them and rolls back the transaction they opened, so a failed batch never
+ * leaves one behind. On PostgreSQL they run one after the other on `db` (give it a transaction
+ * or connection to hold them together). Keel's SQLite databases always use the worker dialect.
  */
 
 const STEPS = Symbol("keel.steps");
@@ -60,7 +60,5 @@ export async function runInTransaction(
     await runSteps(db, [BEGIN, ...queries, COMMIT]);
     return;
   }
-  await db.transaction().execute(async (trx) => {
-    for (const query of queries) await trx.executeQuery(query);
-  });
+  await db.transaction().execute((trx) => runSteps(trx, queries));
 }
