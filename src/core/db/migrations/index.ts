@@ -3,6 +3,7 @@ import * as m0001 from "./0001-traces.ts";
 import * as m0003 from "./0003-audit.ts";
 import * as m0004 from "./0004-auth.ts";
 import * as m0005 from "./0005-trace-project-indexes.ts";
+import * as m0006 from "./0006-drop-trace-started-at-index.ts";
 
 /**
  * Keel's one migration set, in order. Append new files here; never edit a shipped one.
@@ -13,6 +14,7 @@ const migrations: Record<string, Migration> = {
   "0003-audit": m0003,
   "0004-auth": m0004,
   "0005-trace-project-indexes": m0005,
+  "0006-drop-trace-started-at-index": m0006,
 };
 
 export const migrationProvider: MigrationProvider = {
