@@ -86,9 +86,11 @@ export class AttemptHandle {
       verdict = this.#call.signal.aborted || !failure.retryable ? "neutral" : "failure";
     }
     this.deployment.breaker.release(this.#permit, verdict);
-    const labels = { model: this.deployment.model, deployment: this.deployment.label };
-    this.#metrics.attempts.inc({ ...labels, outcome: this.record.outcome });
-    this.#metrics.attemptLatency.observe(labels, latency / 1000);
+    const series = this.#metrics.byModel
+      .get(this.deployment.model)
+      .deployment(this.deployment.label);
+    series.attempts(this.record.outcome).inc();
+    series.attemptLatency.observe(latency / 1000);
     return failure;
   }
 

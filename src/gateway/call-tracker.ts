@@ -42,7 +42,7 @@ export class CallTracker {
 
   begin(call: Call): void {
     this.#active.add(call);
-    this.#metrics.inFlight.inc({ model: call.route.name });
+    this.#metrics.byModel.get(call.route.name).inFlight.inc();
   }
 
   /** Aborts every call in progress with `reason`. */
@@ -54,28 +54,19 @@ export class CallTracker {
   finish(call: Call, result: Omit<CallResult, "costMicros">): void {
     if (!this.#active.delete(call)) return;
     call.dispose();
-    const model = call.route.name;
     const endedAt = Date.now();
     const { prompt_tokens, completion_tokens } = result.tokens;
     const cost = costMicros(call.route.price, prompt_tokens, completion_tokens);
     this.#quotas?.settle(call, result.tokens, cost);
     const error = result.error;
-    const m = this.#metrics;
-    m.inFlight.dec({ model });
-    m.requests.inc({
-      endpoint: call.endpoint,
-      model,
-      status: error === undefined ? "ok" : "error",
-      code: error?.code ?? "",
-    });
-    m.latency.observe(
-      { endpoint: call.endpoint, model, stream: call.stream ? "true" : "false" },
-      call.elapsedMs() / 1000,
-    );
-    if (call.stream && call.ttftMs !== null) m.ttft.observe({ model }, call.ttftMs / 1000);
-    if (prompt_tokens > 0) m.tokens.inc({ model, kind: "prompt" }, prompt_tokens);
-    if (completion_tokens > 0) m.tokens.inc({ model, kind: "completion" }, completion_tokens);
-    if (cost > 0) m.costMicros.inc({ model }, cost);
+    const m = this.#metrics.byModel.get(call.route.name);
+    m.inFlight.dec();
+    m.requests(call.endpoint, error?.code).inc();
+    m.latency(call.endpoint, call.stream).observe(call.elapsedMs() / 1000);
+    if (call.stream && call.ttftMs !== null) m.ttft.observe(call.ttftMs / 1000);
+    if (prompt_tokens > 0) m.promptTokens.inc(prompt_tokens);
+    if (completion_tokens > 0) m.completionTokens.inc(completion_tokens);
+    if (cost > 0) m.costMicros.inc(cost);
 
     try {
       this.#traces.enqueue(

@@ -51,7 +51,7 @@ export async function runWithFailover<T>(
   let total = 0;
 
   for (let g = 0; g < groups.length; g++) {
-    if (g > 0) options.metrics.fallbacks.inc({ model: route.name });
+    if (g > 0) options.metrics.byModel.get(route.name).fallbacks.inc();
     const index = groups[g]!;
     const tried: Deployment[] = [];
     const errors: KeelError[] = [];
@@ -79,7 +79,7 @@ export async function runWithFailover<T>(
       inGroup += 1;
       total += 1;
       if (total > 1)
-        options.metrics.retries.inc({ model: route.name, deployment: deployment.label });
+        options.metrics.byModel.get(route.name).deployment(deployment.label).retries.inc();
       const attempt = new AttemptHandle(call, deployment, permit, options.metrics);
       try {
         const value = await invoke(deployment, attempt.signal);
@@ -123,7 +123,7 @@ function noHealthyDeployment(call: Call, needs: number, metrics: Metrics): KeelE
       error_code: "no_healthy_deployment",
       error_message: "circuit breaker open after repeated failures",
     });
-    metrics.attempts.inc({ model: route.name, deployment: d.label, outcome: "circuit_open" });
+    metrics.byModel.get(route.name).deployment(d.label).attempts("circuit_open").inc();
   }
   const labels = open.map((d) => d.label).join(", ");
   return new KeelError(

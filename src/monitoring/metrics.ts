@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { ModelSeries } from "./gateway-series.ts";
+import { ChildCache } from "./labelled-child.ts";
 
 /**
  * Keel's Prometheus metrics, one registry per server. Labels are bounded: public model names
@@ -119,7 +121,11 @@ export function createMetrics() {
       registers: [registry],
     }),
   };
-  return metrics;
+  return {
+    ...metrics,
+    /** The gateway's per-request series of a public model: updates skip label handling. */
+    byModel: new ChildCache((model: string) => new ModelSeries(metrics, model)),
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
