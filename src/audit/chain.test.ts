@@ -1,8 +1,11 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { inspect } from "node:util";
 import type { AuditLogTable } from "../core/db/tables.ts";
+import { seededRandom } from "../core/random.ts";
 import { ChainVerifier, GENESIS_HASH, canonicalEntry, canonicalJson, entryHash } from "./chain.ts";
+import type { JsonValue } from "./redact.ts";
 
 const first = {
   seq: 1,
@@ -30,6 +33,72 @@ function chainOf(count: number): AuditLogTable[] {
     rows.push({ ...fields, hash: prev });
   }
   return rows;
+}
+
+/**
+ * canonicalJson as first written, sorting keys at every level. Stored details must stay these
+ * exact bytes, however canonicalJson gets to them.
+ */
+function sortedEverywhere(value: JsonValue): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(sortedEverywhere).join(",")}]`;
+  const keys = Object.keys(value).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${sortedEverywhere(value[k]!)}`).join(",")}}`;
+}
+
+/** The text written, or the error thrown. */
+function outcome(write: () => string): string {
+  try {
+    return `wrote ${write()}`;
+  } catch (err) {
+    return `threw ${String(err)}`;
+  }
+}
+
+/**
+ * Random JSON-ish values: objects built in sorted key order about half the time (the fast
+ * path), and the odd values a JsonValue can hide at runtime (holes, undefined, -0, NaN,
+ * bigint, integer-like and escaped keys, `__proto__`, toJSON, dates, boxed numbers, objects
+ * and arrays without a prototype).
+ */
+function randomValues(seed: number, count: number): JsonValue[] {
+  const random = seededRandom(seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const keys = ["a", "b", "B", "_", "", "0", "2", "10", "method", "route", "request_id", "é"];
+  const oddKeys = ['"q"', "a\u0000", "\ud800", "toJSON", "__proto__"];
+  const strings = ["", "POST", "/v1/chat/completions", 'say "hi"\n', "\u0000", "\udc00x", "😀"];
+  const numbers = [0, -0, 1, -7, 2 ** 53 - 1, 0.5, 1e21, Number.NaN, Number.POSITIVE_INFINITY];
+  const odd = (): unknown =>
+    pick([
+      undefined,
+      10n,
+      new Date(0),
+      new Number(3),
+      { toJSON: () => "x" },
+      Object.create(null) as object,
+      Object.setPrototypeOf(["a"], null) as unknown,
+      () => 1,
+    ]);
+
+  const value = (depth: number): unknown => {
+    const roll = random();
+    if (depth > 3 || roll < 0.35) return pick(strings);
+    if (roll < 0.45) return pick(numbers);
+    if (roll < 0.5) return pick([true, false, null]);
+    if (roll < 0.53) return odd();
+    if (roll < 0.7) {
+      const items = Array.from({ length: Math.floor(random() * 4) }, () => value(depth + 1));
+      if (random() < 0.1) items.length += 2; // holes
+      return items;
+    }
+    const names = [...new Set(Array.from({ length: Math.floor(random() * 5) }, () => pick(keys)))];
+    if (random() < 0.1) names.push(pick(oddKeys));
+    if (random() < 0.5) names.sort();
+    const object: Record<string, unknown> = {};
+    for (const name of names) object[name] = value(depth + 1);
+    return object;
+  };
+  return Array.from({ length: count }, () => value(0) as JsonValue);
 }
 
 function verify(rows: AuditLogTable[]) {
@@ -68,6 +137,35 @@ describe("audit hash chain", () => {
       canonicalJson({ b: 1, a: { d: [2, { z: null, y: "x" }], c: true } }),
       '{"a":{"c":true,"d":[2,{"y":"x","z":null}]},"b":1}',
     );
+  });
+
+  test("canonical JSON is byte for byte the sort-everything text, whatever the key order", () => {
+    let sortedCount = 0;
+    for (const value of randomValues(20_260_101, 5_000)) {
+      const expected = outcome(() => sortedEverywhere(value));
+      assert.equal(
+        outcome(() => canonicalJson(value)),
+        expected,
+        inspect(value),
+      );
+      const nested = typeof value === "object" && value !== null;
+      if (nested && expected === outcome(() => JSON.stringify(value))) sortedCount++;
+    }
+    // Enough objects and arrays already in order that the JSON.stringify path is well exercised.
+    assert.ok(sortedCount > 1_000, `${sortedCount} values already in canonical order`);
+  });
+
+  test("a toJSON planted on Object.prototype or Array.prototype does not change the text", () => {
+    const values: JsonValue[] = [{ a: 1 }, [1, "b"], { a: [{ b: null }] }];
+    const expected = values.map(sortedEverywhere);
+    for (const prototype of [Object.prototype, Array.prototype]) {
+      Object.defineProperty(prototype, "toJSON", { value: () => "planted", configurable: true });
+      try {
+        assert.deepEqual(values.map(canonicalJson), expected);
+      } finally {
+        delete (prototype as { toJSON?: unknown }).toJSON;
+      }
+    }
   });
 
   test("an intact chain verifies and reports its head", () => {

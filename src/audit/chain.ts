@@ -48,10 +48,53 @@ export function entryHash(fields: ChainFields): string {
 
 /** JSON with object keys sorted at every level; the stored form of an entry's details. */
 export function canonicalJson(value: JsonValue): string {
+  // Details mostly arrive with their keys in order already (the HTTP hook writes them so), and
+  // then the native serialiser writes the same text several times faster than sortedJson.
+  return isCanonical(value) ? JSON.stringify(value) : sortedJson(value);
+}
+
+function sortedJson(value: JsonValue): string {
   if (value === null || typeof value !== "object") return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (Array.isArray(value)) return `[${value.map(sortedJson).join(",")}]`;
   const keys = Object.keys(value).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k]!)}`).join(",")}}`;
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${sortedJson(value[k]!)}`).join(",")}}`;
+}
+
+/**
+ * Whether JSON.stringify writes `value` exactly as sortedJson does: plain objects with their
+ * keys already in sorted order, arrays without holes, and only strings, numbers, booleans and
+ * nulls inside. Anything else (undefined, a bigint, a `toJSON` method, a class instance or a
+ * boxed primitive) is written differently by the two, so it takes the slow path.
+ */
+function isCanonical(value: unknown): boolean {
+  if (value === null) return true;
+  switch (typeof value) {
+    case "string":
+    case "number":
+    case "boolean":
+      return true;
+    case "object":
+      break;
+    default:
+      return false;
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === "function") return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  if (Array.isArray(value)) {
+    if (prototype !== Array.prototype) return false;
+    for (let i = 0; i < value.length; i++) if (!isCanonical(value[i])) return false;
+    return true;
+  }
+  if (prototype !== Object.prototype) return false;
+  const record = value as Record<string, unknown>;
+  let previous: string | undefined;
+  // for-in visits the own keys first, in Object.keys order, without allocating an array of
+  // them; an inherited enumerable key (a polluted Object.prototype) can only make this false.
+  for (const key in record) {
+    if ((previous !== undefined && previous >= key) || !isCanonical(record[key])) return false;
+    previous = key;
+  }
+  return true;
 }
 
 /**

@@ -1,7 +1,11 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { sql } from "kysely";
 import { openSqliteTestDatabase, type TestDatabase } from "../../test/helpers/engines.ts";
+import { parseConfig } from "../core/config.ts";
 import { createLogger } from "../core/logger.ts";
+import { createHttpServer } from "../core/server.ts";
+import { auditHook } from "./http-hook.ts";
 import { createAuditQueue, DROPPED_ACTION } from "./queue.ts";
 import type { AuditEvent } from "./schema.ts";
 import { createAuditService, type AuditService } from "./service.ts";
@@ -61,6 +65,66 @@ describe("batched audit appender", () => {
     await queue.close();
     const [entry] = (await audit.list({}, { limit: 1 })).data;
     assert.equal(entry!.created_at, new Date(1_000).toISOString());
+  });
+
+  test("an event that carries its time keeps it; stamping one leaves the caller's as it was", async () => {
+    const written: AuditEvent[] = [];
+    const queue = createAuditQueue({
+      service: {
+        appendChecked: async (events) => {
+          written.push(...events);
+          return events.length;
+        },
+      },
+      logger,
+      now: () => 5_000,
+      flushIntervalMs: 60_000,
+    });
+    const untimed = invoke(2);
+    queue.enqueue({ ...invoke(1), at: 1_000 });
+    queue.enqueue(untimed);
+    await queue.close();
+    assert.deepEqual(
+      written.map((e) => e.at),
+      [1_000, 5_000],
+    );
+    assert.equal(untimed.at, undefined);
+  });
+
+  test("the HTTP hook records a model invocation (not a read) with its stored details", async () => {
+    const config = parseConfig({}, { env: {}, source: undefined, overrides: {} });
+    const app = createHttpServer(config, logger);
+    const queue = createAuditQueue({ service: audit, logger, flushIntervalMs: 60_000 });
+    await app.register(auditHook, { queue });
+    app.post("/v1/chat/completions", async () => ({ ok: true }));
+    app.get("/v1/models", async () => ({ data: [] }));
+    const entriesBefore = (await audit.verify()).entries;
+    const start = Date.now();
+    const res = await app.inject({
+      method: "POST",
+      url: "/v1/chat/completions",
+      payload: { model: "llama-3" },
+      headers: { "user-agent": "test-agent", "x-request-id": "req_hook_1" },
+    });
+    await app.inject({ url: "/v1/models" });
+    await queue.close();
+    await app.close();
+
+    assert.equal(res.statusCode, 200);
+    assert.equal((await audit.verify()).entries, entriesBefore + 1);
+    const [entry] = (await audit.list({}, { limit: 1 })).data;
+    assert.equal(entry!.action, "model.invoke");
+    assert.equal(entry!.resource_id, "llama-3");
+    assert.equal(entry!.user_agent, "test-agent");
+    const at = Date.parse(entry!.created_at);
+    assert.ok(at >= start && at <= Date.now(), entry!.created_at);
+    const raw = await sql<{ details: string }>`select details from audit_log where seq = ${
+      entry!.seq
+    }`.execute(database.db);
+    assert.equal(
+      raw.rows[0]!.details,
+      '{"method":"POST","request_id":"req_hook_1","route":"/v1/chat/completions"}',
+    );
   });
 
   test("a full queue drops events and records how many in the log", async () => {

@@ -3,15 +3,18 @@ import { auditActionSchema, auditOutcomeSchema, type AuditEvent } from "./schema
 import type { AuditService } from "./service.ts";
 
 /**
- * The batched appender for the hot path (model invocations): `enqueue` stamps the event with
- * the current time and returns at once; a background flush appends queued events in batches,
- * one transaction each. The queue is bounded: when it is full an event is dropped and counted,
- * and the next batch starts with an `audit.dropped` entry saying how many, so a loss shows in
- * the log itself. A failed batch goes back to the front of the queue and is retried.
- * `close()` flushes what is left.
+ * The batched appender for the hot path (model invocations): `enqueue` stamps an event that
+ * has no `at` with the current time and returns at once; a background flush appends queued
+ * events in batches, one transaction each. The queue is bounded: when it is full an event is
+ * dropped and counted, and the next batch starts with an `audit.dropped` entry saying how
+ * many, so a loss shows in the log itself. A failed batch goes back to the front of the queue
+ * and is retried. `close()` flushes what is left.
  */
 export interface AuditQueue {
-  /** Never blocks and never throws. */
+  /**
+   * Never blocks and never throws. The event is kept as given until it is written (copied
+   * only to stamp a missing `at`), so the caller must not change it afterwards.
+   */
   enqueue(event: AuditEvent): void;
   /** Resolves when everything queued before the call has been written (or failed). */
   flush(): Promise<void>;
@@ -76,9 +79,11 @@ export function createAuditQueue(options: AuditQueueOptions): AuditQueue {
       stats.dropped = 0;
       const events: AuditEvent[] =
         dropped > 0
-          ? [{ action: DROPPED_ACTION, outcome: "error", details: { count: dropped }, at: now() }]
-          : [];
-      events.push(...batch);
+          ? [
+              { action: DROPPED_ACTION, outcome: "error", details: { count: dropped }, at: now() },
+              ...batch,
+            ]
+          : batch;
       try {
         await service.appendChecked(events);
         stats.written += batch.length;
@@ -115,7 +120,7 @@ export function createAuditQueue(options: AuditQueueOptions): AuditQueue {
         return;
       }
       if (queue.length >= maxQueue) return drop("the audit queue is full");
-      queue.push({ ...event, at: event.at ?? now() });
+      queue.push(event.at === undefined ? { ...event, at: now() } : event);
       if (queue.length >= batchSize && inFlight === undefined) void flush();
       else schedule();
     },

@@ -3,11 +3,64 @@ import assert from "node:assert/strict";
 import { sql } from "kysely";
 import { engines, type TestDatabase } from "../../test/helpers/engines.ts";
 import type { KeelError } from "../core/errors.ts";
+import { seededRandom } from "../core/random.ts";
 import { Secret } from "../core/secret.ts";
 import { GENESIS_HASH } from "./chain.ts";
+import { cleanString, isCredentialName } from "./redact.ts";
 import { createAuditService, type AuditService } from "./service.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
+
+describe("text as stored", () => {
+  test("cleanString stores what dropping NULs and making the text well-formed always gave", () => {
+    const reference = (value: string, max: number): string => {
+      let text = value.toWellFormed().replaceAll("\u0000", "");
+      if (text.length > max) text = `${text.slice(0, max - 1).toWellFormed()}…`;
+      return text;
+    };
+    const random = seededRandom(512);
+    const pieces = ["a", "Z", "é", "😀", "\u0000", "\ud800", "\udc00", '"', " "];
+    for (let i = 0; i < 5_000; i++) {
+      const length = Math.floor(random() * (random() < 0.8 ? 12 : 300));
+      let value = "";
+      // Mostly clean text, as in practice; NULs and lone surrogates in about one in five.
+      const odd = random() < 0.2;
+      for (let c = 0; c < length; c++) {
+        value += pieces[Math.floor(random() * (odd ? pieces.length : 4))];
+      }
+      const max = [1, 2, 5, 100, 200][Math.floor(random() * 5)]!;
+      assert.equal(cleanString(value, max), reference(value, max), JSON.stringify(value));
+    }
+  });
+
+  test("a field name's credential check gives the same answer from memory", () => {
+    const random = seededRandom(2_048);
+    const prefixes = ["", "x", "api", "Api_", "openai-", "my", "webhook", "user", "0"];
+    // The answer depends on how a name ends, whatever comes before.
+    const endings: [string, boolean][] = [
+      ["_api_key", true],
+      ["Secret", true],
+      ["-Password", true],
+      ["_access_token", true],
+      ["_id", false],
+      ["_count", false],
+      ["_tokens", false],
+      ["Key", false],
+    ];
+    // More distinct names than the memory holds, so it is also emptied along the way, with
+    // names that share beginnings (a memory keyed on less than the whole name gets them wrong).
+    for (let i = 0; i < 3_000; i++) {
+      let name = "";
+      for (let p = Math.floor(random() * 4); p >= 0; p--) {
+        name += prefixes[Math.floor(random() * prefixes.length)];
+      }
+      const [ending, credential] = endings[Math.floor(random() * endings.length)]!;
+      name += `${i % 1_500}${ending}`;
+      assert.equal(isCredentialName(name), credential, name);
+      assert.equal(isCredentialName(name), credential, name);
+    }
+  });
+});
 
 for (const engine of engines()) {
   describe(`audit log on ${engine.name}`, { skip: engine.skip }, () => {

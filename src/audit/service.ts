@@ -2,13 +2,7 @@ import type { Kysely } from "kysely";
 import type { AuditLogTable, Database } from "../core/db/tables.ts";
 import { parseInput } from "../core/error-render.ts";
 import { newId } from "../core/ids.ts";
-import {
-  ChainVerifier,
-  GENESIS_HASH,
-  canonicalJson,
-  entryHash,
-  type ChainFields,
-} from "./chain.ts";
+import { ChainVerifier, GENESIS_HASH, canonicalJson, entryHash } from "./chain.ts";
 import { cleanString, sanitizeDetails } from "./redact.ts";
 import {
   auditEventSchema,
@@ -134,7 +128,11 @@ export function createAuditService(
   };
 }
 
-type Prepared = Omit<ChainFields, "seq" | "prev_hash">;
+/**
+ * A row to append, complete but for its place in the chain: `seq`, `prev_hash` and `hash` are
+ * placeholders until chain() sets them (in place, sparing a copy of every row).
+ */
+type Prepared = AuditLogTable;
 
 /** Validates an event and turns it into stored fields: cleaned, bounded, no credentials. */
 export function prepare(event: AuditEvent, defaultAt: number): Prepared {
@@ -144,38 +142,44 @@ export function prepare(event: AuditEvent, defaultAt: number): Prepared {
 /** `prepare` for an event that already has the schema's shape. */
 function prepareChecked(e: AuditEvent, defaultAt: number): Prepared {
   const createdAt = e.at ?? defaultAt;
-  const clean = (value: string | null | undefined, field: keyof typeof limits) =>
-    value === null || value === undefined ? null : cleanString(value, limits[field]);
   let details = canonicalJson(sanitizeDetails(e.details ?? {}));
   if (details.length > MAX_DETAILS_CHARS) {
     details = canonicalJson({ truncated: true, size: details.length });
   }
   return {
+    seq: 0,
     id: newId("audit", createdAt),
     created_at: createdAt,
-    actor_key_id: clean(e.actor_key_id, "actor_key_id"),
-    project_id: clean(e.project_id, "project_id"),
-    ip: clean(e.ip, "ip"),
-    user_agent: clean(e.user_agent, "user_agent"),
+    actor_key_id: clean(e.actor_key_id, limits.actor_key_id),
+    project_id: clean(e.project_id, limits.project_id),
+    ip: clean(e.ip, limits.ip),
+    user_agent: clean(e.user_agent, limits.user_agent),
     action: e.action,
-    resource_type: clean(e.resource_type, "resource_type"),
-    resource_id: clean(e.resource_id, "resource_id"),
+    resource_type: clean(e.resource_type, limits.resource_type),
+    resource_id: clean(e.resource_id, limits.resource_id),
     outcome: e.outcome,
     status_code: e.status_code ?? null,
     details,
+    prev_hash: "",
+    hash: "",
   };
 }
 
-function chain(prepared: readonly Prepared[], head: { seq: number; hash: string } | undefined) {
+function clean(value: string | null | undefined, max: number): string | null {
+  return value === null || value === undefined ? null : cleanString(value, max);
+}
+
+/** Links prepared rows, in order, to the chain's head; returns the same rows. */
+function chain(rows: Prepared[], head: { seq: number; hash: string } | undefined): AuditLogTable[] {
   let seq = head?.seq ?? 0;
   let prevHash = head?.hash ?? GENESIS_HASH;
-  return prepared.map((fields): AuditLogTable => {
-    seq++;
-    const row: AuditLogTable = { ...fields, seq, prev_hash: prevHash, hash: "" };
+  for (const row of rows) {
+    row.seq = ++seq;
+    row.prev_hash = prevHash;
     prevHash = entryHash(row);
     row.hash = prevHash;
-    return row;
-  });
+  }
+  return rows;
 }
 
 /** A stored row as the API shows it: ISO time, details as an object. */
