@@ -6,7 +6,7 @@ import { median, printTable } from "./table.ts";
 import { flag } from "./args.ts";
 
 /**
- * `npm run bench -- gateway [--seconds S] [--rounds R] [--concurrency 1,16,64]
+ * `npm run bench -- gateway [--seconds S] [--rounds R] [--warmup S] [--concurrency 1,16,64]
  *                           [--modes json,stream] [--relay] [--keel-node-options "…"]
  *                           [--keel-config JSON]`
  *
@@ -25,6 +25,9 @@ import { flag } from "./args.ts";
  * targets taking turns (in a rotated order each round) so that a slow spell hits all of them.
  * Figures are medians over the rounds; `vs proxy` and `+p50` are computed within each round
  * (Keel against the proxy measured seconds before) and shown as the median with the range.
+ * Two processes of the same server running the same code were measured up to ~10% apart in
+ * CPU per request, for as long as they lived (where the scheduler put their threads, how the
+ * JIT went): a difference that size between two runs of this bench is not a finding.
  *
  * `--keel-node-options` passes Node flags to the Keel process only, to profile it under this
  * load: `--keel-node-options "--cpu-prof --cpu-prof-dir=/tmp/keel-prof"`. `--keel-config`
@@ -43,6 +46,15 @@ function perRequest(
   };
 }
 
+function requestBody(stream: boolean): string {
+  return JSON.stringify({
+    model: "bench",
+    messages: [{ role: "user", content: "Say hello in five words." }],
+    max_tokens: 16,
+    ...(stream ? { stream: true } : {}),
+  });
+}
+
 interface Sample extends LoadResult {
   cpu: CpuMicros | undefined;
 }
@@ -55,6 +67,7 @@ function withRange(values: readonly number[], format: (v: number) => string): st
 
 export async function run(args: string[]): Promise<void> {
   const seconds = Number(flag(args, "--seconds") ?? "2");
+  const warmupSeconds = Number(flag(args, "--warmup") ?? "4");
   const rounds = Number(flag(args, "--rounds") ?? "3");
   const levels = (flag(args, "--concurrency") ?? "1,16,64").split(",").map(Number);
   const modes = (flag(args, "--modes") ?? "json,stream").split(",");
@@ -62,6 +75,7 @@ export async function run(args: string[]): Promise<void> {
     if (mode !== "json" && mode !== "stream") throw new Error(`--modes: unknown mode "${mode}"`);
   }
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error("--rounds: a whole number ≥ 1");
+  if (!(warmupSeconds >= 0)) throw new Error("--warmup: seconds, 0 or more");
 
   const nodeOptions = (flag(args, "--keel-node-options") ?? "").split(/\s+/).filter(Boolean);
   const apiKey = generateKey();
@@ -101,13 +115,24 @@ export async function run(args: string[]): Promise<void> {
     ],
   ];
   try {
+    // A new process's heap keeps growing for seconds under load, collecting often meanwhile:
+    // Keel's first seconds cost up to twice its steady CPU per request. Every target gets
+    // `--warmup` seconds of each body first, so the rounds measure servers that have settled.
+    for (const target of targets) {
+      for (const stream of modes.map((mode) => mode === "stream")) {
+        await runLoad({
+          url: target.url,
+          path: "/v1/chat/completions",
+          body: requestBody(stream),
+          concurrency: 64,
+          authorization: `Bearer ${apiKey}`,
+          durationMs: (warmupSeconds * 1000) / modes.length,
+          maxRequests: 1_000_000,
+        });
+      }
+    }
     for (const stream of modes.map((mode) => mode === "stream")) {
-      const body = JSON.stringify({
-        model: "bench",
-        messages: [{ role: "user", content: "Say hello in five words." }],
-        max_tokens: 16,
-        ...(stream ? { stream: true } : {}),
-      });
+      const body = requestBody(stream);
       for (const concurrency of levels) {
         const samples = new Map<string, Sample[]>(targets.map((t) => [t.name, []]));
         for (let round = 0; round < rounds; round++) {
