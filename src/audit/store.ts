@@ -2,6 +2,7 @@ import { CompiledQuery, sql, type Kysely, type SelectQueryBuilder } from "kysely
 import { engineOf } from "../core/db/engine.ts";
 import { columnList, insertQueries } from "../core/db/insert-rows.ts";
 import { runSteps } from "../core/db/steps.ts";
+import { idFloor } from "../core/ids.ts";
 import type { AuditLogTable, Database } from "../core/db/tables.ts";
 import type { AuditFilter } from "./schema.ts";
 
@@ -120,7 +121,9 @@ function applyFilter(query: AuditQuery, filter: AuditFilter): AuditQuery {
   if (filter.action !== undefined) q = q.where("action", "=", filter.action);
   if (filter.actor_key_id !== undefined) q = q.where("actor_key_id", "=", filter.actor_key_id);
   if (filter.project_id !== undefined) q = q.where("project_id", "=", filter.project_id);
-  if (filter.since !== undefined) q = q.where("created_at", ">=", filter.since);
-  if (filter.until !== undefined) q = q.where("created_at", "<=", filter.until);
+  // An entry's id begins with its created_at (core/ids.ts): a time window is an id range,
+  // served by the id's index.
+  if (filter.since !== undefined) q = q.where("id", ">=", idFloor("audit", filter.since));
+  if (filter.until !== undefined) q = q.where("id", "<", idFloor("audit", filter.until + 1));
   return q;
 }

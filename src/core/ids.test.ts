@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { idTime, newId } from "./ids.ts";
+import { idFloor, idTime, newId } from "./ids.ts";
 
 test("ids carry their prefix and sort by creation time", () => {
   const a = newId("trace", 1_700_000_000_000);
@@ -28,4 +28,15 @@ test("the random part uses every character of the alphabet about equally", () =>
   // 32,000 characters over 32 symbols: 1,000 each on average.
   assert.equal(counts.size, 32);
   for (const n of counts.values()) assert.ok(n > 800 && n < 1200, `count ${n}`);
+});
+
+test("idFloor turns a time into the smallest id made then, clamped to what ids can hold", () => {
+  const id = newId("audit", 1_700_000_000_000);
+  assert.ok(idFloor("audit", 1_700_000_000_000) <= id);
+  assert.ok(idFloor("audit", 1_700_000_000_001) > id);
+  // Before 1970 (an ISO date in a filter): below every id, not a malformed string.
+  assert.match(idFloor("audit", -86_400_000), /^aud_0{26}$/);
+  assert.ok(idFloor("audit", -86_400_000) <= newId("audit", 0));
+  assert.equal(idFloor("audit", 2 ** 60), idFloor("audit", 2 ** 50 - 1));
+  assert.match(idFloor("audit", 2 ** 60), /^aud_Z{10}0{16}$/);
 });

@@ -76,8 +76,13 @@ export function newId(kind: IdKind, now: number = Date.now()): string {
  * above it, every earlier one below. Turns a time range into an id range.
  */
 export function idFloor(kind: IdKind, ms: number): string {
-  return `${idPrefixes[kind]}_${encodeTime(ms)}${ALPHABET[0]!.repeat(RANDOM_CHARS)}`;
+  // Ten base-32 characters hold 2^50 ms (the year 37,648); a time before 1970 (an ISO date
+  // asked for in a filter) is below every id, as the smallest floor is.
+  const time = Math.min(Math.max(Math.floor(ms), 0), MAX_TIME_MS);
+  return `${idPrefixes[kind]}_${encodeTime(time)}${ALPHABET[0]!.repeat(RANDOM_CHARS)}`;
 }
+
+const MAX_TIME_MS = 2 ** 50 - 1;
 
 /** The creation time encoded in an id made by `newId`, or undefined for a foreign string. */
 export function idTime(id: string): number | undefined {
