@@ -95,6 +95,16 @@ describe("traces API", () => {
     );
   });
 
+  test("a window opening before 1970 holds every trace up to its end", async () => {
+    const page = traceListSchema.parse(
+      (await get(`/api/traces?since=1960-01-01&until=${T0 + 2_000}`)).body,
+    );
+    assert.deepEqual(
+      page.data.map((t) => t.id),
+      [records[1]!.id, records[0]!.id],
+    );
+  });
+
   test("returns one trace in full with attempts and bodies", async () => {
     const res = await get(`/api/traces/${records[0]!.id}`);
     assert.equal(res.status, 200);
