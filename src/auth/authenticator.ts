@@ -5,7 +5,6 @@ import type { RevisionCheck } from "./revision-check.ts";
 import { hashesEqual, hashKey, isKeyFormat, KEY_PREFIX, keyFormatHint } from "./key-material.ts";
 import { rowModels, rowRole } from "./key-view.ts";
 import { limitsSchema, type Limits } from "../quotas/schema.ts";
-import { roleSchema } from "./schema.ts";
 import type { AuthStore } from "./store.ts";
 
 /**
@@ -16,6 +15,12 @@ import type { AuthStore } from "./store.ts";
  */
 export interface Authenticator {
   authenticate(authorization: string | undefined): Promise<Identity>;
+  /**
+   * The identity of a key verified within the cache's lifetime, without waiting; undefined
+   * when `authenticate` must look it up (not cached, or the revision check is due). Throws the
+   * same 401s as `authenticate` for a malformed header or an expired key.
+   */
+  cachedIdentity(authorization: string | undefined): Identity | undefined;
 }
 
 /** `last_used_at` is written at most this often per key, not on every request. */
@@ -38,18 +43,11 @@ export function createAuthenticator(deps: {
       const at = now();
 
       // A failed revision read empties the cache; the key is then read from storage below.
-      await revisions.confirm(at).catch(() => undefined);
+      if (revisions.due(at)) await revisions.confirm(at).catch(() => undefined);
       const cached = cache.get(hash, at);
       if (cached !== undefined) {
         assertNotExpired(cached.expiresAt, at);
-        return identityFor({
-          id: cached.id,
-          projectId: cached.projectId,
-          role: roleSchema.parse(cached.role),
-          models: cached.models,
-          keyLimits: cached.keyLimits ?? null,
-          projectLimits: cached.projectLimits ?? null,
-        });
+        return cached.identity;
       }
 
       const generation = cache.generation;
@@ -69,21 +67,7 @@ export function createAuthenticator(deps: {
       if (row.last_used_at === null || at - row.last_used_at >= TOUCH_EVERY_MS) {
         await store.touchKey(row.id, at);
       }
-      cache.set(
-        hash,
-        {
-          id: row.id,
-          projectId: row.project_id,
-          role,
-          models,
-          expiresAt: row.expires_at,
-          keyLimits,
-          projectLimits,
-        },
-        at,
-        generation,
-      );
-      return identityFor({
+      const identity = identityFor({
         id: row.id,
         projectId: row.project_id,
         role,
@@ -91,6 +75,18 @@ export function createAuthenticator(deps: {
         keyLimits,
         projectLimits,
       });
+      cache.set(hash, { id: row.id, expiresAt: row.expires_at, identity }, at, generation);
+      return identity;
+    },
+
+    cachedIdentity(authorization) {
+      const key = bearerKey(authorization);
+      const at = now();
+      if (revisions.due(at)) return undefined;
+      const cached = cache.get(hashKey(key), at);
+      if (cached === undefined) return undefined;
+      assertNotExpired(cached.expiresAt, at);
+      return cached.identity;
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { Limits } from "../quotas/schema.ts";
+import type { Identity } from "./identity.ts";
 
 /**
  * Verified keys kept in memory for at most `ttlMs` (the `auth.key_cache_ms` setting), keyed by
@@ -14,13 +14,9 @@ import type { Limits } from "../quotas/schema.ts";
  */
 export interface CachedKey {
   id: string;
-  projectId: string | null;
-  role: string;
-  models: readonly string[] | null;
   expiresAt: number | null;
-  /** The key's and its project's limits, as the identity carries them. */
-  keyLimits?: Limits | null;
-  projectLimits?: Limits | null;
+  /** What a request with this key is, built once when the key was verified (frozen). */
+  identity: Identity;
 }
 
 export interface KeyCache {

@@ -47,13 +47,10 @@ async function authPluginImpl(app: FastifyInstance, options: AuthPluginOptions):
 
   app.decorateRequest("identity", undefined);
 
-  app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
-    const route = request.is404 ? undefined : request.routeOptions.url;
-    if (route !== undefined && publicRoutes.has(route)) return;
-    const identity = config.enabled ? await authenticate(service, request, reply) : anonymousOwner;
+  /** The route's permission granted to `identity`, or the 403 (a 404 answers unknown URLs). */
+  const authorize = (request: FastifyRequest, route: string | undefined, identity: Identity) => {
     request.identity = identity;
     if (route === undefined) return; // the 404 handler answers
-
     const permission = request.routeOptions.config.permission ?? builtIn.get(route);
     if (permission === undefined) {
       throw new KeelError(
@@ -62,22 +59,52 @@ async function authPluginImpl(app: FastifyInstance, options: AuthPluginOptions):
       );
     }
     assertPermission(identity, permission);
+  };
+
+  // Callback style: a key verified moments ago (nearly every request) is let through without
+  // a promise or a microtask turn; only a key to look up waits for storage.
+  app.addHook("onRequest", (request, reply, done) => {
+    const route = request.is404 ? undefined : request.routeOptions.url;
+    if (route !== undefined && publicRoutes.has(route)) {
+      done();
+      return;
+    }
+    let identity: Identity | undefined;
+    try {
+      identity = config.enabled
+        ? service.cachedIdentity(request.headers.authorization)
+        : anonymousOwner;
+    } catch (err) {
+      done(challenge(err, reply));
+      return;
+    }
+    if (identity !== undefined) {
+      done(attempt(() => authorize(request, route, identity)));
+      return;
+    }
+    service.authenticate(request.headers.authorization).then(
+      (verified) => done(attempt(() => authorize(request, route, verified))),
+      (err: unknown) => done(challenge(err, reply)),
+    );
   });
 }
 
-async function authenticate(
-  service: AuthService,
-  request: FastifyRequest,
-  reply: FastifyReply,
-): Promise<Identity> {
+/** The error `fn` throws, or undefined: a callback hook hands errors to `done`. */
+function attempt(fn: () => void): Error | undefined {
   try {
-    return await service.authenticate(request.headers.authorization);
+    fn();
+    return undefined;
   } catch (err) {
-    if (err instanceof KeelError && err.code === "unauthorized") {
-      reply.header("www-authenticate", 'Bearer realm="keel"');
-    }
-    throw err;
+    return err as Error;
   }
+}
+
+/** A 401 asks for a Bearer key (`WWW-Authenticate`), as RFC 6750 says it should. */
+function challenge(err: unknown, reply: FastifyReply): Error {
+  if (err instanceof KeelError && err.code === "unauthorized") {
+    reply.header("www-authenticate", 'Bearer realm="keel"');
+  }
+  return err as Error;
 }
 
 // What fastify-plugin does: the hook and decorator apply to the parent, i.e. to every route.

@@ -1,14 +1,13 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { identityFor } from "./identity.ts";
 import { createKeyCache, type CachedKey } from "./key-cache.ts";
 import { createRevisionCheck } from "./revision-check.ts";
 
 const key: CachedKey = {
   id: "key_1",
-  projectId: null,
-  role: "viewer",
-  models: null,
   expiresAt: null,
+  identity: identityFor({ id: "key_1", projectId: null, role: "viewer", models: null }),
 };
 
 /** A check over a fresh cache whose reads are counted (and fail while `state.fail`). */

@@ -13,6 +13,8 @@ import type { KeyCache } from "./key-cache.ts";
 export interface RevisionCheck {
   /** Resolves once the cache reflects every revocation older than `intervalMs`. */
   confirm(now: number): Promise<void>;
+  /** Whether `confirm(now)` has anything to wait for (a read is due). */
+  due(now: number): boolean;
 }
 
 export function createRevisionCheck(deps: {
@@ -42,6 +44,9 @@ export function createRevisionCheck(deps: {
   };
 
   return {
+    due(now) {
+      return cache.enabled && now - checkedAt >= intervalMs;
+    },
     confirm(now) {
       if (!cache.enabled || now - checkedAt < intervalMs) return Promise.resolve();
       inFlight ??= check(now).finally(() => {

@@ -201,11 +201,15 @@ for (const engine of engines()) {
       await other.authenticate(bearer(created.key));
 
       await cached.revokeKey(owner, created.id);
+      assert.equal(cached.cachedIdentity(bearer(created.key)), undefined, "forgotten at once");
       await rejectsWith(cached.authenticate(bearer(created.key)), "unauthorized", /revoked/);
       // The other replica read the revision less than a second ago: it still trusts memory…
       await other.authenticate(bearer(created.key));
-      // …and notices within revocation_check_ms, far inside the cache lifetime.
+      assert.equal(other.cachedIdentity(bearer(created.key))?.keyId, created.id);
+      // …and notices within revocation_check_ms, far inside the cache lifetime: the check is
+      // due, so the key is no longer answered from memory without it.
       clock.now += 1_000;
+      assert.equal(other.cachedIdentity(bearer(created.key)), undefined);
       await rejectsWith(other.authenticate(bearer(created.key)), "unauthorized", /revoked/);
     });
 
@@ -227,6 +231,8 @@ for (const engine of engines()) {
       const cached = createAuthService({
         db: database.db,
         keyCacheMs: 60_000,
+        // Longer than the test: the key is answered from memory, where expiry must hold too.
+        revocationCheckMs: 60_000,
         now: () => clock.now,
       });
       const created = await service.createKey(owner, {
@@ -235,9 +241,24 @@ for (const engine of engines()) {
         project_id: projectId,
         expires_at: clock.now + 1_000,
       });
-      await cached.authenticate(bearer(created.key));
+      const identity = await cached.authenticate(bearer(created.key));
+      assert.equal(cached.cachedIdentity(bearer(created.key)), identity);
       clock.now += 1_000;
+      assert.throws(() => cached.cachedIdentity(bearer(created.key)), /expired/);
       await rejectsWith(cached.authenticate(bearer(created.key)), "unauthorized", /expired/);
+    });
+
+    test("only a key verified before is answered from memory; a malformed header is a 401", () => {
+      const cached = replica(60_000);
+      assert.equal(cached.cachedIdentity(bearer(`sk-keel-${"Z9y8X7w6".repeat(5)}`)), undefined);
+      assert.throws(
+        () => cached.cachedIdentity("Basic dXNlcjpwYXNz"),
+        (err: unknown) => err instanceof KeelError && err.code === "unauthorized",
+      );
+      assert.throws(
+        () => cached.cachedIdentity(undefined),
+        (err: unknown) => err instanceof KeelError && err.code === "unauthorized",
+      );
     });
 
     test("last use is recorded", async () => {

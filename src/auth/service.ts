@@ -35,6 +35,8 @@ import { createAuthStore, type KeyRow, type RotationEnd } from "./store.ts";
 export interface AuthService {
   /** `Authorization` header → Identity, or 401 saying what is wrong. */
   authenticate(authorization: string | undefined): Promise<Identity>;
+  /** `authenticate` for a recently verified key, at once; undefined when it must wait. */
+  cachedIdentity(authorization: string | undefined): Identity | undefined;
   createProject(caller: Identity, input: ProjectCreate): Promise<Project>;
   listProjects(caller: Identity): Promise<Project[]>;
   getProject(caller: Identity, id: string): Promise<Project>;
@@ -111,6 +113,7 @@ export function createAuthService(options: AuthServiceOptions): AuthService {
 
   return {
     authenticate: (authorization) => authenticator.authenticate(authorization),
+    cachedIdentity: (authorization) => authenticator.cachedIdentity(authorization),
 
     async createProject(caller, input) {
       assertPermission(caller, "projects:write");
