@@ -1,5 +1,5 @@
 import type { AnthropicProviderConfig } from "../core/config-schema.ts";
-import { malformedResponse } from "./http-errors.ts";
+import { AnthropicChunkStream } from "./anthropic-chunk-stream.ts";
 import { anthropicMessageSchema, toChatCompletion } from "./anthropic-response.ts";
 import { AnthropicStreamTranslator } from "./anthropic-stream.ts";
 import { toAnthropicRequest } from "./anthropic-translate.ts";
@@ -10,13 +10,14 @@ import type {
   ProviderCapabilities,
   ProviderContext,
 } from "./provider.ts";
-import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from "./schema.ts";
+import type { ChatCompletion, ChatRequest } from "./schema.ts";
 import { UpstreamClient } from "./upstream-http.ts";
 
 /**
  * Anthropic's Messages API behind Keel's OpenAI-shaped contract: requests and answers are
  * translated at this edge (`anthropic-translate.ts`, `anthropic-response.ts`,
- * `anthropic-stream.ts`). Chat only: Anthropic serves no completions or embeddings.
+ * `anthropic-stream.ts`, streamed by `anthropic-chunk-stream.ts`). Chat only: Anthropic serves
+ * no completions or embeddings.
  */
 export function createAnthropicProvider(
   name: string,
@@ -73,30 +74,20 @@ class AnthropicProvider implements Provider {
     return toChatCompletion(message);
   }
 
-  async *stream(
-    req: ChatRequest,
-    { signal }: CallOptions,
-  ): AsyncGenerator<ChatCompletionChunk, void, undefined> {
-    const body = toAnthropicRequest(req, true);
-    const translator = new AnthropicStreamTranslator({
-      provider: this.name,
-      includeUsage: req.stream_options?.include_usage !== false,
-      created: Math.floor(Date.now() / 1000),
-      scrub: (text) => this.#client.scrub(text),
+  stream(req: ChatRequest, { signal }: CallOptions): AnthropicChunkStream {
+    // Built on the first read, as the body of a generator would be: a request Anthropic
+    // cannot honour fails there, and nothing is sent before it.
+    return new AnthropicChunkStream(this.name, (end) => {
+      const body = toAnthropicRequest(req, true);
+      const translator = new AnthropicStreamTranslator({
+        provider: this.name,
+        includeUsage: req.stream_options?.include_usage !== false,
+        created: Math.floor(Date.now() / 1000),
+        scrub: (text) => this.#client.scrub(text),
+      });
+      const events = this.#client.events(this.#path("/messages"), body, signal, end);
+      return { events, translator };
     });
-    const events = this.#client.events(this.#path("/messages"), body, signal, {
-      isEnd: (event) => event.event === "message_stop",
-      completeWithoutEnd: () => translator.done,
-    });
-    for await (const event of events) {
-      let data: unknown;
-      try {
-        data = JSON.parse(event.data);
-      } catch {
-        throw malformedResponse(this.name, `${event.event ?? "message"} event`);
-      }
-      for (const chunk of translator.translate(data)) yield chunk;
-    }
   }
 
   health(): Promise<HealthResult> {
