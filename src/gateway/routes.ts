@@ -4,6 +4,12 @@ import { assertModelAllowed, identityOf } from "../auth/index.ts";
 import { parseInput } from "../core/error-render.ts";
 import { KeelError } from "../core/errors.ts";
 import { newId } from "../core/ids.ts";
+import type { FastCheck } from "../providers/openai-fast-checks.ts";
+import {
+  isPlainChatRequest,
+  isPlainCompletionRequest,
+  isPlainEmbeddingRequest,
+} from "../providers/request-fast-checks.ts";
 import {
   chatRequestSchema,
   completionRequestSchema,
@@ -121,7 +127,18 @@ function requestMeta(request: FastifyRequest, reply: FastifyReply, gateway: Gate
   };
 }
 
-/** Validates a body; an invalid one for a configured model is still traced. */
+/** Each endpoint's check of the common bodies, which its schema would pass unchanged. */
+const plainBody: Record<TraceEndpoint, FastCheck> = {
+  "chat.completions": isPlainChatRequest,
+  completions: isPlainCompletionRequest,
+  embeddings: isPlainEmbeddingRequest,
+};
+
+/**
+ * Validates a body; an invalid one for a configured model is still traced. A common one goes
+ * on as the client's object itself: nothing downstream modifies a request (the guardrails and
+ * providers make copies), so it serves as well as zod's copy.
+ */
 function parseBody<T extends z.ZodType>(
   gateway: Gateway,
   schema: T,
@@ -129,6 +146,7 @@ function parseBody<T extends z.ZodType>(
   body: unknown,
   meta: RequestMeta,
 ): z.infer<T> {
+  if (plainBody[endpoint](body)) return body as z.infer<T>;
   try {
     return parseInput(schema, body);
   } catch (err) {
