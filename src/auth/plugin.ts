@@ -47,18 +47,30 @@ async function authPluginImpl(app: FastifyInstance, options: AuthPluginOptions):
 
   app.decorateRequest("identity", undefined);
 
-  /** The route's permission granted to `identity`, or the 403 (a 404 answers unknown URLs). */
-  const authorize = (request: FastifyRequest, route: string | undefined, identity: Identity) => {
+  /**
+   * Sets the request's identity; returns the 403 when its role lacks the route's permission
+   * (a callback hook hands errors to `done`). Unknown URLs pass here: the 404 handler answers.
+   */
+  const authorize = (
+    request: FastifyRequest,
+    route: string | undefined,
+    identity: Identity,
+  ): Error | undefined => {
     request.identity = identity;
-    if (route === undefined) return; // the 404 handler answers
+    if (route === undefined) return undefined;
     const permission = request.routeOptions.config.permission ?? builtIn.get(route);
     if (permission === undefined) {
-      throw new KeelError(
+      return new KeelError(
         "forbidden",
         `${request.method} ${route} declares no permission, so Keel denies it`,
       );
     }
-    assertPermission(identity, permission);
+    try {
+      assertPermission(identity, permission);
+      return undefined;
+    } catch (err) {
+      return err as Error;
+    }
   };
 
   // Callback style: a key verified moments ago (nearly every request) is let through without
@@ -79,24 +91,14 @@ async function authPluginImpl(app: FastifyInstance, options: AuthPluginOptions):
       return;
     }
     if (identity !== undefined) {
-      done(attempt(() => authorize(request, route, identity)));
+      done(authorize(request, route, identity));
       return;
     }
     service.authenticate(request.headers.authorization).then(
-      (verified) => done(attempt(() => authorize(request, route, verified))),
+      (verified) => done(authorize(request, route, verified)),
       (err: unknown) => done(challenge(err, reply)),
     );
   });
-}
-
-/** The error `fn` throws, or undefined: a callback hook hands errors to `done`. */
-function attempt(fn: () => void): Error | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (err) {
-    return err as Error;
-  }
 }
 
 /** A 401 asks for a Bearer key (`WWW-Authenticate`), as RFC 6750 says it should. */
