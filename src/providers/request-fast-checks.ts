@@ -8,18 +8,32 @@ import { chatMessageSchema } from "./schema.ts";
  *
  * Each check accepts a strict subset of what its zod schema in `schema.ts` accepts, enforcing
  * every bound the schema does; anything it does not recognise (tools, images, another field)
- * goes to the full zod parse, which stays the contract and names the field in a 400. A body
- * must also list its fields in the schema's order, each object at every level: zod's copy puts
- * the schema's keys in that order, and the request is stored in traces and sent upstream as
- * JSON, so a body in another order would change those bytes. `request-fast-checks.test.ts`
- * holds the checks to all this.
+ * goes to the full zod parse, which stays the contract and names the field in a 400. Fields
+ * may come in any order (OpenAI's Python SDK sends `messages` before `model` and the options
+ * in its own order): the request then keeps the client's key order where zod's copy put the
+ * schema's, in the trace and in the JSON sent upstream, which changes no value.
+ * `request-fast-checks.test.ts` holds the checks to all this.
  */
 
 type Fields = Record<string, unknown>;
 type Check = (value: unknown) => boolean;
 
-/** An object's allowed fields with the check of each value, in the schema's key order. */
+/** An object's allowed fields with the check of each value. */
 type FieldList = readonly (readonly [name: string, check: Check])[];
+
+/** A FieldList as looked up: each field's check, and which fields must be present. */
+interface FieldSet {
+  checks: ReadonlyMap<string, Check>;
+  required: ReadonlySet<string>;
+}
+
+/** The first `required` fields of the list must be present. */
+function fieldSet(fields: FieldList, required: number): FieldSet {
+  return {
+    checks: new Map(fields),
+    required: new Set(fields.slice(0, required).map(([name]) => name)),
+  };
+}
 
 /** What JSON.parse makes of an object (zod would also take class instances, and copy them). */
 function isPlainObject(value: unknown): value is Fields {
@@ -28,22 +42,16 @@ function isPlainObject(value: unknown): value is Fields {
   );
 }
 
-/**
- * Whether `value` is a plain object whose keys are all in `fields`, in that order, each value
- * passing its check, with the first `required` fields all present.
- */
-function hasFields(value: unknown, fields: FieldList, required: number): boolean {
+/** Whether `value` is a plain object of known fields only, each valid, the required all there. */
+function hasFields(value: unknown, fields: FieldSet): boolean {
   if (!isPlainObject(value)) return false;
-  let next = 0;
+  let required = 0;
   for (const key in value) {
-    let i = next;
-    while (i < fields.length && fields[i]![0] !== key) i++;
-    // An unknown key, one out of order, or a required field skipped.
-    if (i === fields.length || (i > next && next < required)) return false;
-    if (!fields[i]![1](value[key])) return false;
-    next = i + 1;
+    const check = fields.checks.get(key);
+    if (check === undefined || !check(value[key])) return false;
+    if (fields.required.has(key)) required += 1;
   }
-  return next >= required;
+  return required === fields.required.size;
 }
 
 /** An indexed loop, not `every`, which would skip the holes of a sparse array. */
@@ -82,7 +90,7 @@ const isStringOrStrings: Check = (value) =>
 
 const isStop: Check = (value) => typeof value === "string" || isListOf(value, isString, 0, 4);
 
-const streamOptionFields: FieldList = [["include_usage", isBoolean]];
+const streamOptionFields = fieldSet([["include_usage", isBoolean]], 0);
 
 const samplingFields: FieldList = [
   ["temperature", orNull(isNumberIn(0, 2))],
@@ -95,65 +103,79 @@ const samplingFields: FieldList = [
   ["frequency_penalty", orNull(isNumberIn(-2, 2))],
   ["user", isString],
   ["stream", orNull(isBoolean)],
-  ["stream_options", orNull((value) => hasFields(value, streamOptionFields, 0))],
+  ["stream_options", orNull((value) => hasFields(value, streamOptionFields))],
 ];
 
 const roles: ReadonlySet<unknown> = new Set(chatMessageSchema.shape.role.options);
 
-const textPartFields: FieldList = [
-  ["type", (value) => value === "text"],
-  ["text", isString],
-];
-
-const isTextPart: Check = (value) => hasFields(value, textPartFields, 2);
-
-const messageFields: FieldList = [
-  ["role", (value) => roles.has(value)],
+const textPartFields = fieldSet(
   [
-    "content",
-    (value) =>
-      typeof value === "string" || value === null || isListOf(value, isTextPart, 0, Infinity),
+    ["type", (value) => value === "text"],
+    ["text", isString],
   ],
-  ["name", isString],
-];
+  2,
+);
 
-const isMessage: Check = (value) => hasFields(value, messageFields, 1);
+const isTextPart: Check = (value) => hasFields(value, textPartFields);
 
-const responseFormatFields: FieldList = [
-  ["type", isString],
-  // Passed through by zod as it is (an unknown key), so any object will do.
-  ["json_schema", isPlainObject],
-];
+const messageFields = fieldSet(
+  [
+    ["role", (value) => roles.has(value)],
+    [
+      "content",
+      (value) =>
+        typeof value === "string" || value === null || isListOf(value, isTextPart, 0, Infinity),
+    ],
+    ["name", isString],
+  ],
+  1,
+);
 
-const chatFields: FieldList = [
-  ["model", isModel],
-  ["messages", (value) => isListOf(value, isMessage, 1, Infinity)],
-  ...samplingFields,
-  ["max_completion_tokens", orNull(isPositiveInt)],
-  ["response_format", orNull((value) => hasFields(value, responseFormatFields, 1))],
-  ["logprobs", orNull(isBoolean)],
-  ["top_logprobs", orNull(isIntIn(0, 20))],
-];
+const isMessage: Check = (value) => hasFields(value, messageFields);
 
-const completionFields: FieldList = [
-  ["model", isModel],
-  ["prompt", isStringOrStrings],
-  ...samplingFields,
-];
+const responseFormatFields = fieldSet(
+  [
+    ["type", isString],
+    // Passed through by zod as it is (an unknown key), so any object will do.
+    ["json_schema", isPlainObject],
+  ],
+  1,
+);
 
-const embeddingFields: FieldList = [
-  ["model", isModel],
-  ["input", isStringOrStrings],
-  ["encoding_format", (value) => value === "float" || value === "base64"],
-  ["dimensions", isPositiveInt],
-  ["user", isString],
-];
+const chatFields = fieldSet(
+  [
+    ["model", isModel],
+    ["messages", (value) => isListOf(value, isMessage, 1, Infinity)],
+    ...samplingFields,
+    ["max_completion_tokens", orNull(isPositiveInt)],
+    ["response_format", orNull((value) => hasFields(value, responseFormatFields))],
+    ["logprobs", orNull(isBoolean)],
+    ["top_logprobs", orNull(isIntIn(0, 20))],
+  ],
+  2,
+);
+
+const completionFields = fieldSet(
+  [["model", isModel], ["prompt", isStringOrStrings], ...samplingFields],
+  2,
+);
+
+const embeddingFields = fieldSet(
+  [
+    ["model", isModel],
+    ["input", isStringOrStrings],
+    ["encoding_format", (value) => value === "float" || value === "base64"],
+    ["dimensions", isPositiveInt],
+    ["user", isString],
+  ],
+  2,
+);
 
 /** A chat request of text messages (`chatRequestSchema`), without tools. */
-export const isPlainChatRequest: FastCheck = (body) => hasFields(body, chatFields, 2);
+export const isPlainChatRequest: FastCheck = (body) => hasFields(body, chatFields);
 
 /** A completion request with a string or strings for prompt (`completionRequestSchema`). */
-export const isPlainCompletionRequest: FastCheck = (body) => hasFields(body, completionFields, 2);
+export const isPlainCompletionRequest: FastCheck = (body) => hasFields(body, completionFields);
 
 /** An embedding request of a string or strings (`embeddingRequestSchema`). */
-export const isPlainEmbeddingRequest: FastCheck = (body) => hasFields(body, embeddingFields, 2);
+export const isPlainEmbeddingRequest: FastCheck = (body) => hasFields(body, embeddingFields);
