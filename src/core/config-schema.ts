@@ -132,6 +132,8 @@ export const serverSchema = z
     log_level: z
       .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
       .default("info"),
+    /** One info line per finished request; traces record every /v1 request either way. */
+    request_log: z.boolean().default(true),
   })
   .strict();
 

@@ -7,9 +7,9 @@ import { KeelError } from "./errors.ts";
 import { createLogger } from "./logger.ts";
 import { createHttpServer } from "./server.ts";
 
-function server(logLines?: Record<string, unknown>[]) {
+function server(logLines?: Record<string, unknown>[], requestLog = true) {
   const config = parseConfig(
-    { server: { body_limit_bytes: 1024 } },
+    { server: { body_limit_bytes: 1024, request_log: requestLog } },
     { env: {}, source: undefined, overrides: {} },
   );
   const logger =
@@ -190,5 +190,16 @@ describe("request log", () => {
     assert.equal(missing?.reqId, "abc-123");
     // Fastify's own per-request lines stay off.
     assert.equal(lines.length, 2);
+  });
+
+  test("server.request_log: false leaves the line out, not the errors", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const app = server(lines, false);
+    await app.inject({ method: "POST", url: "/api/things", payload: { name: "a", size: 1 } });
+    await app.inject({ method: "GET", url: "/api/boom" });
+    assert.deepEqual(
+      lines.map((line) => line.msg),
+      ["request failed"],
+    );
   });
 });
