@@ -1,7 +1,7 @@
 import { generateKey } from "../src/auth/index.ts";
 import { startChildServer as startServer, stopChildServer as stopServer } from "./child-server.ts";
 import { runLoad, type LoadResult } from "./load.ts";
-import { processCpuMicros, type CpuMicros } from "./process-cpu.ts";
+import { processCpuMicros, type CpuMicros, type ThreadKind } from "./process-cpu.ts";
 import { median, printTable } from "./table.ts";
 import { flag } from "./args.ts";
 
@@ -18,7 +18,9 @@ import { flag } from "./args.ts";
  * Keel adds ≤ 1 ms p50 over direct, and reaches ≥ 70% of the minimal proxy's throughput at
  * concurrency 64. `main µs/req` is the CPU time the server under test's main thread spent per
  * request, `cpu µs/req` that of all its threads (Linux only): the cost that decides
- * throughput, and steadier than req/s on a busy machine.
+ * throughput, and steadier than req/s on a busy machine. A second table splits Keel's by
+ * thread: the event loop, the SQLite thread (trace and audit writes), V8's GC helpers and
+ * libuv's pool (log writes).
  *
  * On a shared machine the speed of the whole box drifts by tens of percent from one minute to
  * the next, so each level is measured in `--rounds` rounds of S seconds per target, the three
@@ -40,11 +42,14 @@ function perRequest(
   result: LoadResult,
 ): CpuMicros | undefined {
   if (before === undefined || after === undefined || result.requests === 0) return undefined;
-  return {
-    main: (after.main - before.main) / result.requests,
-    all: (after.all - before.all) / result.requests,
-  };
+  const per = (a: number, b: number) => (a - b) / result.requests;
+  const kinds = Object.fromEntries(
+    THREAD_KINDS.map((kind) => [kind, per(after.kinds[kind], before.kinds[kind])]),
+  ) as Record<ThreadKind, number>;
+  return { main: per(after.main, before.main), all: per(after.all, before.all), kinds };
 }
+
+const THREAD_KINDS: readonly ThreadKind[] = ["main", "worker", "gc", "pool", "other"];
 
 function requestBody(stream: boolean): string {
   return JSON.stringify({
@@ -99,6 +104,10 @@ export async function run(args: string[]): Promise<void> {
     { name: "keel", url: keel.url, pid: keel.child.pid },
   ];
 
+  // Where Keel's CPU goes, thread by thread: its SQLite writes run on a worker thread.
+  const threadRows: (string | number)[][] = [
+    ["mode", "conc", "main", "sqlite thread", "gc helpers", "libuv pool", "other", "all"],
+  ];
   const rows: (string | number)[][] = [
     [
       "mode",
@@ -181,6 +190,14 @@ export async function run(args: string[]): Promise<void> {
             cpu.length === 0 ? "" : median(cpu.map((c) => c.main)).toFixed(0),
             cpu.length === 0 ? "" : median(cpu.map((c) => c.all)).toFixed(0),
           ]);
+          if (target.name === "keel" && cpu.length > 0) {
+            threadRows.push([
+              stream ? "stream" : "json",
+              concurrency,
+              ...THREAD_KINDS.map((kind) => median(cpu.map((c) => c.kinds[kind])).toFixed(1)),
+              median(cpu.map((c) => c.all)).toFixed(1),
+            ]);
+          }
         }
       }
     }
@@ -190,4 +207,8 @@ export async function run(args: string[]): Promise<void> {
     );
   }
   printTable(rows);
+  if (threadRows.length > 1) {
+    console.log("\nKeel's CPU per request by thread (µs, medians over the rounds):");
+    printTable(threadRows);
+  }
 }

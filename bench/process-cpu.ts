@@ -11,6 +11,19 @@ import { readdirSync, readFileSync } from "node:fs";
 export interface CpuMicros {
   main: number;
   all: number;
+  /** By the threads' kind, from their names: `main`, `worker` (worker_threads), `gc` (V8's
+   * helper threads), `pool` (libuv's), `other`. */
+  kinds: Record<ThreadKind, number>;
+}
+
+export type ThreadKind = "main" | "worker" | "gc" | "pool" | "other";
+
+/** Thread names as Linux shows them (`/proc/PID/task/TID/comm`) for Node 24's threads. */
+function kindOf(name: string): ThreadKind {
+  if (name === "WorkerThread") return "worker";
+  if (name === "V8Worker") return "gc";
+  if (name === "libuv-worker") return "pool";
+  return "other";
 }
 
 export function processCpuMicros(pid: number | undefined): CpuMicros | undefined {
@@ -18,14 +31,25 @@ export function processCpuMicros(pid: number | undefined): CpuMicros | undefined
   try {
     let all = 0;
     let main = 0;
+    const kinds: Record<ThreadKind, number> = { main: 0, worker: 0, gc: 0, pool: 0, other: 0 };
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       const micros = onCpuMicros(`/proc/${pid}/task/${tid}/schedstat`);
       all += micros;
       if (tid === String(pid)) main = micros;
+      const kind = tid === String(pid) ? "main" : kindOf(threadName(pid, tid));
+      kinds[kind] += micros;
     }
-    return { main, all };
+    return { main, all, kinds };
   } catch {
     return undefined;
+  }
+}
+
+function threadName(pid: number, tid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+  } catch {
+    return ""; // the thread ended between listing and reading
   }
 }
 
