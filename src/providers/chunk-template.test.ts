@@ -204,6 +204,25 @@ describe("chunk templates", () => {
     assert.equal(ChunkTemplate.learn(proto, JSON.parse(proto)), undefined);
   });
 
+  test("the empty chunk that opens a chat stream teaches no template; the next one does", () => {
+    const chunk = (delta: object) =>
+      JSON.stringify({
+        id: "c",
+        object: "chat.completion.chunk",
+        created: 1,
+        model: "m",
+        choices: [{ index: 0, delta, finish_reason: null }],
+      });
+    const opening = chunk({ role: "assistant", content: "" });
+    assert.equal(ChunkTemplate.learn(opening, JSON.parse(opening)), undefined);
+    const first = chunk({ content: "Hello" });
+    const template = ChunkTemplate.learn(first, JSON.parse(first));
+    assert.deepEqual(
+      template?.parse(chunk({ content: " there" })),
+      JSON.parse(chunk({ content: " there" })),
+    );
+  });
+
   test("a template recognises only its own text with one string token in the slot", () => {
     const make = (content: string) =>
       JSON.stringify({ id: "c", model: "m", choices: [{ index: 0, delta: { content } }] });

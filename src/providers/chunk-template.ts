@@ -104,7 +104,12 @@ export class ChunkTemplate {
   }
 }
 
-/** The chunk's one text slot, if it has one: one choice, and a string in it to fill. */
+/**
+ * The chunk's one text slot, if it has one: one choice, and a non-empty string in it to fill.
+ * An empty one is the chunk that opens a chat stream (`{"role":"assistant","content":""}` from
+ * OpenAI, vLLM, llama.cpp): the chunks after it do not repeat its role, so a template learnt
+ * from it would fit none of them, and learning costs about a parse.
+ */
 function slotKind(chunk: unknown): SlotKind | undefined {
   if (!isFields(chunk) || !Array.isArray(chunk.choices) || chunk.choices.length !== 1) {
     return undefined;
@@ -112,11 +117,13 @@ function slotKind(chunk: unknown): SlotKind | undefined {
   const choice: unknown = chunk.choices[0];
   if (!isFields(choice)) return undefined;
   if (choice.delta !== undefined) {
-    return isFields(choice.delta) && typeof choice.delta.content === "string"
-      ? "content"
-      : undefined;
+    return isFields(choice.delta) && isText(choice.delta.content) ? "content" : undefined;
   }
-  return typeof choice.text === "string" ? "text" : undefined;
+  return isText(choice.text) ? "text" : undefined;
+}
+
+function isText(value: unknown): boolean {
+  return typeof value === "string" && value !== "";
 }
 
 function getSlot(chunk: Fields, kind: SlotKind): string {
