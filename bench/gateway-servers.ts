@@ -12,6 +12,8 @@
  * request at info into its temp dir (as `keel serve` logs to stdout), and deletes the temp dir
  * when it exits. KEEL_BENCH_CONFIG may hold a JSON object of config sections merged over the
  * bench's own (`{"auth": {"key_cache_ms": 10000}}`), to measure what a setting costs.
+ * KEEL_BENCH_ANSWER_WORDS makes the upstream answer with that many words (one stream chunk
+ * each) instead of its three.
  */
 import { createServer } from "node:http";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -111,12 +113,20 @@ async function startKeelServer(target: string): Promise<string> {
   return keel.listen();
 }
 
+/** An answer of `words` words: a stream of that many content chunks. */
+function answerOf(words: number): string {
+  const vocabulary = ["the", "model", "answers", "in", "plain", "words,", "one", "by", "one."];
+  return Array.from({ length: words }, (_, i) => vocabulary[i % vocabulary.length]).join(" ");
+}
+
 async function start(): Promise<string> {
   switch (role) {
     case "upstream": {
       // The fake keeps every request for tests to inspect; under a long load that list would
       // become its biggest allocation, and nothing here reads it, so it is emptied each second.
       const fake = await startFakeOpenAI({ name: "bench" });
+      const words = Number(process.env.KEEL_BENCH_ANSWER_WORDS ?? "0");
+      if (words > 0) fake.configure({ reply: answerOf(words) });
       setInterval(() => {
         fake.requests.length = 0;
       }, 1_000).unref();

@@ -7,8 +7,8 @@ import { flag } from "./args.ts";
 
 /**
  * `npm run bench -- gateway [--seconds S] [--rounds R] [--warmup S] [--concurrency 1,16,64]
- *                           [--modes json,stream] [--relay] [--keel-node-options "…"]
- *                           [--keel-config JSON]`
+ *                           [--modes json,stream] [--answer-words N] [--relay]
+ *                           [--keel-node-options "…"] [--keel-config JSON]`
  *
  * Throughput and p50/p99 latency at several concurrencies, streaming and not, for (a) the fake
  * upstream called directly, (b) a minimal Node reverse proxy in front of it, (c) Keel in front
@@ -30,6 +30,10 @@ import { flag } from "./args.ts";
  * Two processes of the same server running the same code were measured up to ~10% apart in
  * CPU per request, for as long as they lived (where the scheduler put their threads, how the
  * JIT went): a difference that size between two runs of this bench is not a finding.
+ *
+ * The upstream answers "Hello from bench", three words: a stream is mostly its fixed costs.
+ * `--answer-words N` makes every answer N words long (a stream of N content chunks, sent at
+ * once), to see what each chunk costs.
  *
  * `--keel-node-options` passes Node flags to the Keel process only, to profile it under this
  * load: `--keel-node-options "--cpu-prof --cpu-prof-dir=/tmp/keel-prof"`. `--keel-config`
@@ -81,11 +85,17 @@ export async function run(args: string[]): Promise<void> {
   }
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error("--rounds: a whole number ≥ 1");
   if (!(warmupSeconds >= 0)) throw new Error("--warmup: seconds, 0 or more");
+  const answerWords = Number(flag(args, "--answer-words") ?? "0");
+  if (!Number.isInteger(answerWords) || answerWords < 0) {
+    throw new Error("--answer-words: a whole number, 0 for the upstream's own three");
+  }
 
   const nodeOptions = (flag(args, "--keel-node-options") ?? "").split(/\s+/).filter(Boolean);
   const apiKey = generateKey();
 
-  const upstream = await startServer("upstream");
+  const upstream = await startServer("upstream", {
+    env: { KEEL_BENCH_ANSWER_WORDS: String(answerWords) },
+  });
   const proxy = await startServer("proxy", { upstream: upstream.url });
   const relay = args.includes("--relay")
     ? await startServer("relay", { upstream: upstream.url })
