@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -49,5 +50,22 @@ test("every line is written, in order, once the logger is flushed", async (t) =>
   assert.deepEqual(
     ns,
     Array.from({ length: 2_000 }, (_, n) => n),
+  );
+});
+
+test("a process that dies of an uncaught error still writes the lines it logged", (t) => {
+  const file = tempLog(t);
+  const logger = new URL("./logger.ts", import.meta.url).href;
+  const script = `
+    const { createLogger, logDestination } = await import(${JSON.stringify(logger)});
+    createLogger("info", logDestination(${JSON.stringify(file)})).info("last words");
+    setTimeout(() => { throw new Error("boom"); }, 10);
+  `;
+  assert.throws(() =>
+    execFileSync(process.execPath, ["--input-type=module", "-e", script], { stdio: "pipe" }),
+  );
+  assert.deepEqual(
+    linesOf(file).map((l) => l.msg),
+    ["last words"],
   );
 });
