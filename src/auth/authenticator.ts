@@ -36,6 +36,14 @@ export function createAuthenticator(deps: {
 }): Authenticator {
   const { store, cache, revisions, now } = deps;
 
+  /** The identity of a cached key that has not expired; undefined when not cached. */
+  const fromCache = (hash: string, at: number): Identity | undefined => {
+    const cached = cache.get(hash, at);
+    if (cached === undefined) return undefined;
+    assertNotExpired(cached.expiresAt, at);
+    return cached.identity;
+  };
+
   return {
     async authenticate(authorization) {
       const key = bearerKey(authorization);
@@ -44,11 +52,8 @@ export function createAuthenticator(deps: {
 
       // A failed revision read empties the cache; the key is then read from storage below.
       if (revisions.due(at)) await revisions.confirm(at).catch(() => undefined);
-      const cached = cache.get(hash, at);
-      if (cached !== undefined) {
-        assertNotExpired(cached.expiresAt, at);
-        return cached.identity;
-      }
+      const known = fromCache(hash, at);
+      if (known !== undefined) return known;
 
       const generation = cache.generation;
       const row = await store.findCredential(hash);
@@ -82,11 +87,7 @@ export function createAuthenticator(deps: {
     cachedIdentity(authorization) {
       const key = bearerKey(authorization);
       const at = now();
-      if (revisions.due(at)) return undefined;
-      const cached = cache.get(hashKey(key), at);
-      if (cached === undefined) return undefined;
-      assertNotExpired(cached.expiresAt, at);
-      return cached.identity;
+      return revisions.due(at) ? undefined : fromCache(hashKey(key), at);
     },
   };
 }

@@ -43,12 +43,12 @@ export function createRevisionCheck(deps: {
     }
   };
 
+  const due = (now: number): boolean => cache.enabled && now - checkedAt >= intervalMs;
+
   return {
-    due(now) {
-      return cache.enabled && now - checkedAt >= intervalMs;
-    },
+    due,
     confirm(now) {
-      if (!cache.enabled || now - checkedAt < intervalMs) return Promise.resolve();
+      if (!due(now)) return Promise.resolve();
       inFlight ??= check(now).finally(() => {
         inFlight = undefined;
       });
