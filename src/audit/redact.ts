@@ -1,4 +1,4 @@
-import { Secret } from "../core/secret.ts";
+import { REDACTED, Secret } from "../core/secret.ts";
 
 /**
  * Audit details are kept forever and exported, so they never hold a credential. Before an
@@ -10,7 +10,6 @@ import { Secret } from "../core/secret.ts";
  * - bounded size: strings, arrays, objects and depth are capped.
  */
 
-export const REDACTED = "[redacted]";
 const MAX_STRING = 2_048;
 const MAX_ITEMS = 100;
 const MAX_DEPTH = 8;

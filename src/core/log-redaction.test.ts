@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { REDACTED, redactLogFields } from "./log-redaction.ts";
+import { redactLogFields } from "./log-redaction.ts";
+import { REDACTED } from "./secret.ts";
 import { createLogger } from "./logger.ts";
 
 test("credential headers are redacted under headers and req.headers, in any letter case", () => {

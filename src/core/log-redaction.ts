@@ -1,3 +1,5 @@
+import { REDACTED } from "./secret.ts";
+
 /**
  * Credentials taken out of a log line's fields before it is written: the second line of
  * defence (the first is that secrets are `Secret` objects, which render as `[redacted]`).
@@ -9,8 +11,6 @@
  * (flat fields) costs a loop over four keys and allocates nothing. Objects are copied where a
  * value is replaced, never edited: the caller's object is left as it was.
  */
-
-export const REDACTED = "[redacted]";
 
 const HEADER_NAMES: ReadonlySet<string> = new Set(["authorization", "x-api-key", "api-key"]);
 const KEY_FIELDS: ReadonlySet<string> = new Set(["api_key", "apikey"]);

@@ -1,5 +1,8 @@
 import { inspect } from "node:util";
 
+/** What a credential reads as wherever Keel shows it: secrets, log lines, audit details. */
+export const REDACTED = "[redacted]";
+
 /**
  * A credential held in memory. It never prints: string conversion, JSON and `util.inspect`
  * all render `[redacted]`, so a secret that strays into a log line, a trace or an error
@@ -18,14 +21,14 @@ export class Secret {
   }
 
   toString(): string {
-    return "[redacted]";
+    return REDACTED;
   }
 
   toJSON(): string {
-    return "[redacted]";
+    return REDACTED;
   }
 
   [inspect.custom](): string {
-    return "[redacted]";
+    return REDACTED;
   }
 }

@@ -1,7 +1,7 @@
 import { Pool, type Dispatcher } from "undici";
 import type { z } from "zod";
 import { KeelError } from "../core/errors.ts";
-import type { Secret } from "../core/secret.ts";
+import { REDACTED, type Secret } from "../core/secret.ts";
 import {
   errorFromAbort,
   errorFromFailure,
@@ -74,7 +74,7 @@ export class UpstreamClient {
     const secret = options.secret;
     this.#scrub = (text) => {
       const key = secret?.reveal();
-      return key === undefined || key.length < 4 ? text : text.split(key).join("[redacted]");
+      return key === undefined || key.length < 4 ? text : text.split(key).join(REDACTED);
     };
   }
 
