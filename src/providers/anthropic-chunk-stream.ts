@@ -1,6 +1,6 @@
 import type { AnthropicStreamTranslator } from "./anthropic-stream.ts";
 import { malformedResponse } from "./http-errors.ts";
-import type { ReadyChunks } from "./ready-chunks.ts";
+import { EventChunkStream } from "./event-chunk-stream.ts";
 import type { ChatCompletionChunk } from "./schema.ts";
 import type { SseEvent } from "./sse.ts";
 import type { UpstreamEvents } from "./upstream-events.ts";
@@ -13,38 +13,23 @@ export interface AnthropicUpstream {
 }
 
 /**
- * The OpenAI chunks of an Anthropic Messages event stream, up to `message_stop`. Each event is
- * parsed and translated as it is taken, not when its read arrives, so that the chunks before a
- * malformed or `error` event still reach the client, as they would one `next()` at a time. The
- * request goes out on the first `next()`.
- *
- * A plain class rather than an async generator, for the same reason as `OpenAIChunkStream`: the
- * gateway takes the chunks one upstream read carried in one synchronous pass (`takeReady()`),
- * and `next()` costs one promise, not a generator hop per chunk. The chunks are Keel's own
- * translation, never the upstream's text, so `textOf()` and `templateOf()` have none to offer.
+ * The OpenAI chunks of an Anthropic Messages event stream, up to `message_stop`. The chunks are
+ * Keel's own translation, never the upstream's text, so `textOf()` and `templateOf()` have none
+ * to offer.
  */
-export class AnthropicChunkStream
-  implements
-    AsyncIterableIterator<ChatCompletionChunk, undefined>,
-    ReadyChunks<ChatCompletionChunk>,
-    StreamEnd
-{
+export class AnthropicChunkStream extends EventChunkStream<ChatCompletionChunk> {
   readonly #provider: string;
   readonly #open: (end: StreamEnd) => AnthropicUpstream;
-  #upstream: AnthropicUpstream | undefined;
+  #translator: AnthropicStreamTranslator | undefined;
   /** The chunks of the event last translated that are not handed out yet: `#chunks[#taken..]`. */
   #chunks: ChatCompletionChunk[] = [];
   #taken = 0;
-  #done = false;
 
   /** `open` builds the request and its translator and sends it (called on the first read). */
   constructor(provider: string, open: (end: StreamEnd) => AnthropicUpstream) {
+    super();
     this.#provider = provider;
     this.#open = open;
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
   }
 
   isEnd(event: SseEvent): boolean {
@@ -52,32 +37,7 @@ export class AnthropicChunkStream
   }
 
   completeWithoutEnd(): boolean {
-    return this.#upstream?.translator.done === true;
-  }
-
-  takeReady(): ChatCompletionChunk | undefined {
-    if (this.#done) return undefined;
-    if (this.#taken < this.#chunks.length) return this.#chunks[this.#taken++];
-    const upstream = this.#upstream;
-    if (upstream === undefined) return undefined;
-    // Events that make no chunk (ping, content_block_stop) are passed over, not handed out.
-    for (;;) {
-      const event = upstream.events.take();
-      if (event === undefined) return undefined;
-      let chunks: ChatCompletionChunk[];
-      try {
-        chunks = this.#translate(upstream.translator, event);
-      } catch (err) {
-        this.#done = true;
-        void upstream.events.return();
-        throw err;
-      }
-      if (chunks.length > 0) {
-        this.#chunks = chunks;
-        this.#taken = 1;
-        return chunks[0];
-      }
-    }
+    return this.#translator?.done === true;
   }
 
   textOf(): undefined {
@@ -88,27 +48,25 @@ export class AnthropicChunkStream
     return undefined;
   }
 
-  async next(): Promise<IteratorResult<ChatCompletionChunk, undefined>> {
-    try {
-      for (;;) {
-        const chunk = this.takeReady();
-        if (chunk !== undefined) return { done: false, value: chunk };
-        if (this.#done) break;
-        this.#upstream ??= this.#open(this);
-        if (!(await this.#upstream.events.fill())) break;
-      }
-    } catch (err) {
-      this.#done = true;
-      throw err;
-    }
-    this.#done = true;
-    return { done: true, value: undefined };
+  protected open(end: StreamEnd): UpstreamEvents {
+    const { events, translator } = this.#open(end);
+    this.#translator = translator;
+    return events;
   }
 
-  return(): Promise<IteratorResult<ChatCompletionChunk, undefined>> {
-    this.#done = true;
-    void this.#upstream?.events.return();
-    return Promise.resolve({ done: true, value: undefined });
+  /** Events that make no chunk (ping, content_block_stop) are passed over, not handed out. */
+  protected readyChunk(events: UpstreamEvents): ChatCompletionChunk | undefined {
+    if (this.#taken < this.#chunks.length) return this.#chunks[this.#taken++];
+    for (;;) {
+      const event = events.take();
+      if (event === undefined) return undefined;
+      const chunks = this.#translate(this.#translator!, event);
+      if (chunks.length > 0) {
+        this.#chunks = chunks;
+        this.#taken = 1;
+        return chunks[0];
+      }
+    }
   }
 
   #translate(translator: AnthropicStreamTranslator, event: SseEvent): ChatCompletionChunk[] {

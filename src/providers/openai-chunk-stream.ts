@@ -1,5 +1,5 @@
 import { ChunkTemplate } from "./chunk-template.ts";
-import type { ReadyChunks } from "./ready-chunks.ts";
+import { EventChunkStream } from "./event-chunk-stream.ts";
 import type { UpstreamEvents } from "./upstream-events.ts";
 import type { StreamEnd } from "./upstream-http.ts";
 
@@ -26,24 +26,14 @@ const LEARNING_CREDIT = 2;
 
 /**
  * The chunks of an OpenAI-style SSE stream, up to `data: [DONE]`. Some engines end without
- * [DONE]; a clean end after a finish_reason is still whole. Each event is parsed as it is
- * taken, not when its read arrives, so that the chunks before a malformed one still reach the
- * client, as they would one `next()` at a time. The request goes out on the first `next()`.
- *
- * A plain class rather than an async generator: the gateway takes the chunks one upstream read
- * carried in one synchronous pass (`takeReady()`), and `next()` costs one promise, not a hop
- * through a generator per layer. A chunk whose text fits the last template learnt (see
- * `chunk-template.ts`) is built from it rather than parsed.
+ * [DONE]; a clean end after a finish_reason is still whole. A chunk whose text fits the last
+ * template learnt (see `chunk-template.ts`) is built from it rather than parsed.
  */
-export class OpenAIChunkStream<C extends Finishing>
-  implements AsyncIterableIterator<C, undefined>, ReadyChunks<C>, StreamEnd
-{
+export class OpenAIChunkStream<C extends Finishing> extends EventChunkStream<C> {
   readonly #open: (end: StreamEnd) => UpstreamEvents;
   readonly #parser: ChunkParser<C>;
-  #events: UpstreamEvents | undefined;
   /** A chunk carried a finish_reason. */
   #finished = false;
-  #done = false;
   #template: ChunkTemplate | undefined;
   #credit = LEARNING_CREDIT;
   /** The chunk last handed out; its text when it is that text parsed as is; its template. */
@@ -53,12 +43,9 @@ export class OpenAIChunkStream<C extends Finishing>
 
   /** `open` sends the request (called on the first read); `parser` makes each event a chunk. */
   constructor(open: (end: StreamEnd) => UpstreamEvents, parser: ChunkParser<C>) {
+    super();
     this.#open = open;
     this.#parser = parser;
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
   }
 
   isEnd(event: { data: string }): boolean {
@@ -69,23 +56,15 @@ export class OpenAIChunkStream<C extends Finishing>
     return this.#finished;
   }
 
-  takeReady(): C | undefined {
-    const events = this.#events;
-    if (this.#done || events === undefined) return undefined;
+  protected open(end: StreamEnd): UpstreamEvents {
+    return this.#open(end);
+  }
+
+  /** [DONE] makes no chunk; the events end with it. */
+  protected readyChunk(events: UpstreamEvents): C | undefined {
     const event = events.take();
-    if (event === undefined) return undefined;
-    if (event.data === "[DONE]") {
-      this.#done = true;
-      return undefined;
-    }
-    let chunk: C;
-    try {
-      chunk = this.#chunk(event.data);
-    } catch (err) {
-      this.#done = true;
-      void events.return();
-      throw err;
-    }
+    if (event === undefined || event.data === "[DONE]") return undefined;
+    const chunk = this.#chunk(event.data);
     if (!this.#finished && finishes(chunk)) this.#finished = true;
     return chunk;
   }
@@ -96,29 +75,6 @@ export class OpenAIChunkStream<C extends Finishing>
 
   templateOf(chunk: C): ChunkTemplate | undefined {
     return chunk === this.#last ? this.#lastTemplate : undefined;
-  }
-
-  async next(): Promise<IteratorResult<C, undefined>> {
-    try {
-      for (;;) {
-        const chunk = this.takeReady();
-        if (chunk !== undefined) return { done: false, value: chunk };
-        if (this.#done) break;
-        this.#events ??= this.#open(this);
-        if (!(await this.#events.fill())) break;
-      }
-    } catch (err) {
-      this.#done = true;
-      throw err;
-    }
-    this.#done = true;
-    return { done: true, value: undefined };
-  }
-
-  return(): Promise<IteratorResult<C, undefined>> {
-    this.#done = true;
-    void this.#events?.return();
-    return Promise.resolve({ done: true, value: undefined });
   }
 
   /** The event's chunk: built from the template when the text fits it, else parsed. */
