@@ -1,7 +1,7 @@
 import { generateKey } from "../src/auth/index.ts";
 import { startChildServer as startServer, stopChildServer as stopServer } from "./child-server.ts";
 import { runLoad, type LoadResult } from "./load.ts";
-import { processCpuMicros, type CpuMicros, type ThreadKind } from "./process-cpu.ts";
+import { allThreads, processCpuMicros, THREAD_KINDS, type CpuMicros } from "./process-cpu.ts";
 import { median, printTable } from "./table.ts";
 import { flag } from "./args.ts";
 
@@ -46,14 +46,10 @@ function perRequest(
   result: LoadResult,
 ): CpuMicros | undefined {
   if (before === undefined || after === undefined || result.requests === 0) return undefined;
-  const per = (a: number, b: number) => (a - b) / result.requests;
-  const kinds = Object.fromEntries(
-    THREAD_KINDS.map((kind) => [kind, per(after.kinds[kind], before.kinds[kind])]),
-  ) as Record<ThreadKind, number>;
-  return { main: per(after.main, before.main), all: per(after.all, before.all), kinds };
+  return Object.fromEntries(
+    THREAD_KINDS.map((kind) => [kind, (after[kind] - before[kind]) / result.requests]),
+  ) as CpuMicros;
 }
-
-const THREAD_KINDS: readonly ThreadKind[] = ["main", "worker", "gc", "pool", "other"];
 
 function requestBody(stream: boolean): string {
   return JSON.stringify({
@@ -198,14 +194,14 @@ export async function run(args: string[]): Promise<void> {
             isDirect ? "" : withRange(vsProxy, (v) => `${v.toFixed(0)}%`),
             isDirect ? "" : withRange(addedP50, (v) => v.toFixed(2)),
             cpu.length === 0 ? "" : median(cpu.map((c) => c.main)).toFixed(0),
-            cpu.length === 0 ? "" : median(cpu.map((c) => c.all)).toFixed(0),
+            cpu.length === 0 ? "" : median(cpu.map(allThreads)).toFixed(0),
           ]);
           if (target.name === "keel" && cpu.length > 0) {
             threadRows.push([
               stream ? "stream" : "json",
               concurrency,
-              ...THREAD_KINDS.map((kind) => median(cpu.map((c) => c.kinds[kind])).toFixed(1)),
-              median(cpu.map((c) => c.all)).toFixed(1),
+              ...THREAD_KINDS.map((kind) => median(cpu.map((c) => c[kind])).toFixed(1)),
+              median(cpu.map(allThreads)).toFixed(1),
             ]);
           }
         }

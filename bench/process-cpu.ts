@@ -2,21 +2,24 @@ import { readdirSync, readFileSync } from "node:fs";
 
 /**
  * CPU time a benchmarked server has spent, in microseconds, from Linux's per-thread
- * `/proc/PID/task/TID/schedstat`: `main` is the main thread (the event loop, where a Node
- * server's throughput is decided), `all` adds every other thread (libuv's pool, GC helpers,
- * workers). Undefined where those files do not exist (not Linux, process gone). Unlike
+ * `/proc/PID/task/TID/schedstat`, by the threads' kind (from their names): `main` is the main
+ * thread (the event loop, where a Node server's throughput is decided), `worker` its
+ * worker_threads, `gc` V8's helper threads, `pool` libuv's, `other` the rest; `allThreads`
+ * adds them up. Undefined where those files do not exist (not Linux, process gone). Unlike
  * requests per second these barely move when other work competes for the CPUs, so they
  * compare servers fairly on a busy machine.
  */
-export interface CpuMicros {
-  main: number;
-  all: number;
-  /** By the threads' kind, from their names: `main`, `worker` (worker_threads), `gc` (V8's
-   * helper threads), `pool` (libuv's), `other`. */
-  kinds: Record<ThreadKind, number>;
-}
+export type CpuMicros = Record<ThreadKind, number>;
 
 export type ThreadKind = "main" | "worker" | "gc" | "pool" | "other";
+
+export const THREAD_KINDS: readonly ThreadKind[] = ["main", "worker", "gc", "pool", "other"];
+
+export function allThreads(cpu: CpuMicros): number {
+  let sum = 0;
+  for (const kind of THREAD_KINDS) sum += cpu[kind];
+  return sum;
+}
 
 /** Thread names as Linux shows them (`/proc/PID/task/TID/comm`) for Node 24's threads. */
 function kindOf(name: string): ThreadKind {
@@ -29,17 +32,12 @@ function kindOf(name: string): ThreadKind {
 export function processCpuMicros(pid: number | undefined): CpuMicros | undefined {
   if (pid === undefined) return undefined;
   try {
-    let all = 0;
-    let main = 0;
-    const kinds: Record<ThreadKind, number> = { main: 0, worker: 0, gc: 0, pool: 0, other: 0 };
+    const cpu: CpuMicros = { main: 0, worker: 0, gc: 0, pool: 0, other: 0 };
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const micros = onCpuMicros(`/proc/${pid}/task/${tid}/schedstat`);
-      all += micros;
-      if (tid === String(pid)) main = micros;
       const kind = tid === String(pid) ? "main" : kindOf(threadName(pid, tid));
-      kinds[kind] += micros;
+      cpu[kind] += onCpuMicros(`/proc/${pid}/task/${tid}/schedstat`);
     }
-    return { main, all, kinds };
+    return cpu;
   } catch {
     return undefined;
   }
