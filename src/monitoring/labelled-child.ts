@@ -54,76 +54,72 @@ function internalsOf<I>(metric: object): I {
   return metric as unknown as I;
 }
 
-export class CounterChild<T extends string> {
-  readonly #counter: Counter<T>;
-  readonly #internals: Internals<Series>;
-  readonly #labels: Labels<T>;
+/**
+ * One labelled series of a metric: its labels, and the key prom-client files them under. The
+ * series itself is looked up at every update (`stored`), never kept: see the note above.
+ */
+abstract class SeriesChild<M extends object, S, T extends string> {
+  protected readonly metric: M;
+  protected readonly labels: Labels<T>;
+  readonly #internals: Internals<S>;
   readonly #key: string;
 
-  constructor(counter: Counter<T>, labels: Labels<T>) {
-    this.#counter = counter;
-    this.#internals = internalsOf(counter);
-    this.#labels = labels;
+  constructor(metric: M, labels: Labels<T>) {
+    this.metric = metric;
+    this.labels = labels;
+    this.#internals = internalsOf(metric);
     this.#key = seriesKey(this.#internals, labels);
   }
 
-  inc(value = 1): void {
-    const series = this.#internals.hashMap[this.#key];
-    // prom-client throws on a negative or infinite value (and oddly accepts NaN): its path.
-    if (series !== undefined && value >= 0 && value < Infinity) series.value += value;
-    else this.#counter.inc(this.#labels, value);
+  /** The series as prom-client holds it now; undefined after a reset or a removal. */
+  protected stored(): S | undefined {
+    return this.#internals.hashMap[this.#key];
   }
 }
 
-export class GaugeChild<T extends string> {
-  readonly #gauge: Gauge<T>;
-  readonly #internals: Internals<Series>;
-  readonly #labels: Labels<T>;
-  readonly #key: string;
-
-  constructor(gauge: Gauge<T>, labels: Labels<T>) {
-    this.#gauge = gauge;
-    this.#internals = internalsOf(gauge);
-    this.#labels = labels;
-    this.#key = seriesKey(this.#internals, labels);
-  }
-
+export class CounterChild<T extends string> extends SeriesChild<Counter<T>, Series, T> {
   inc(value = 1): void {
-    const series = this.#internals.hashMap[this.#key];
+    const series = this.stored();
+    // prom-client throws on a negative or infinite value (and oddly accepts NaN): its path.
+    if (series !== undefined && value >= 0 && value < Infinity) series.value += value;
+    else this.metric.inc(this.labels, value);
+  }
+}
+
+export class GaugeChild<T extends string> extends SeriesChild<Gauge<T>, Series, T> {
+  inc(value = 1): void {
+    const series = this.stored();
     if (series !== undefined) series.value += value;
-    else this.#gauge.inc(this.#labels, value);
+    else this.metric.inc(this.labels, value);
   }
 
   dec(value = 1): void {
-    const series = this.#internals.hashMap[this.#key];
+    const series = this.stored();
     if (series !== undefined) series.value += -value;
-    else this.#gauge.dec(this.#labels, value);
+    else this.metric.dec(this.labels, value);
   }
 }
 
-export class HistogramChild<T extends string> {
-  readonly #histogram: Histogram<T>;
-  readonly #internals: HistogramInternals;
-  readonly #labels: Labels<T>;
-  readonly #key: string;
+export class HistogramChild<T extends string> extends SeriesChild<
+  Histogram<T>,
+  HistogramSeries,
+  T
+> {
   // A plain copy of the (frozen) bounds and their names as bucket keys: indexing the buckets
   // by number would turn it into a string on every observation.
   readonly #bounds: readonly number[];
   readonly #bucketKeys: readonly string[];
 
   constructor(histogram: Histogram<T>, labels: Labels<T>) {
-    this.#histogram = histogram;
-    this.#internals = internalsOf(histogram);
-    this.#labels = labels;
-    this.#key = seriesKey(this.#internals, labels);
-    this.#bounds = [...this.#internals.upperBounds];
+    super(histogram, labels);
+    this.#bounds = [...internalsOf<HistogramInternals>(histogram).upperBounds];
     this.#bucketKeys = this.#bounds.map(String);
   }
 
   observe(value: number): void {
-    const series = this.#internals.hashMap[this.#key];
+    const series = this.stored();
     if (series === undefined || !Number.isFinite(value)) {
-      this.#histogram.observe(this.#labels, value);
+      this.metric.observe(this.labels, value);
       return;
     }
     series.sum += value;
